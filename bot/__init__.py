@@ -1,0 +1,1 @@
+"""qabot's frontends (CLI, REPL, Telegram) over one shared answering path."""

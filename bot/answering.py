@@ -1,0 +1,99 @@
+"""The one answering path every frontend shares: question → cited passages.
+
+``Answerer`` owns the searcher; ``Answer`` carries what a frontend shows: the
+passages verbatim with citation and highlight spans, and whether the articles
+seem to cover the question at all.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+from retrieval import Hit, SearchResult, Searcher
+from retrieval.errors import QuestionError
+
+NOT_COVERED = "The articles don't seem to cover this. The closest passages:"
+
+
+@dataclass(frozen=True)
+class Answer:
+    question: str
+    result: SearchResult | None
+    problem: str | None = None  # why the question could not be searched
+
+    @property
+    def answered(self) -> bool:
+        return bool(self.result and self.result.answered)
+
+    @property
+    def hits(self) -> list[Hit]:
+        return self.result.hits if self.result else []
+
+    def record(self, ident: str | int | None = None) -> dict:
+        """The batch JSONL record (see ARCHITECTURE.md)."""
+        out = {"id": ident, "question": self.question, "answered": self.answered,
+               "passages": [passage_record(h) for h in self.hits]}
+        if self.problem:
+            out["error"] = self.problem
+        return out
+
+
+def passage_record(hit: Hit) -> dict:
+    p = hit.passage
+    return {"rank": hit.rank, "score": round(hit.score, 4), "title": p.title, "paragraph": p.paragraph,
+            "text": p.text, "source": hit.source}
+
+
+def citation(hit: Hit) -> str:
+    """``title · ¶paragraph · source``, the citation every frontend prints."""
+    p = hit.passage
+    part = f".{p.part}" if p.part > 1 else ""
+    return f"{p.title} · ¶{p.paragraph}{part} · {hit.source}"
+
+
+def mark(text: str, spans: Sequence[tuple[int, int]], on: Callable[[str], str],
+         off: Callable[[str], str] = lambda s: s) -> str:
+    """``text`` with each highlighted span passed through ``on`` and the rest through ``off``."""
+    out, pos = [], 0
+    for start, end in spans:
+        out += [off(text[pos:start]), on(text[start:end])]
+        pos = end
+    out.append(off(text[pos:]))
+    return "".join(out)
+
+
+class Answerer:
+    """Answers questions with one searcher; frontends keep the conversation."""
+
+    def __init__(self, searcher: Searcher, k: int = 5):
+        self.searcher = searcher
+        self.k = k
+
+    def ask(self, question: str, context: Sequence[str] = (), k: int | None = None) -> Answer:
+        try:
+            return Answer(question, self.searcher.search(question, k or self.k, context))
+        except QuestionError as exc:
+            return Answer(question, None, str(exc))
+
+
+def plain_text(answer: Answer, snippets: int = 3) -> str:
+    """The readable answer for a terminal without colour: best passage quoted, then short cited lines."""
+    if answer.problem:
+        return f"Can't search that: {answer.problem}"
+    lines = []
+    if answer.result and answer.result.truncated:
+        lines.append(f"(question cut to its first {len(answer.result.question)} characters)")
+    if not answer.hits:
+        return "\n".join(lines + ["The articles don't say anything about this."])
+    if not answer.answered:
+        lines.append(NOT_COVERED)
+    best, rest = answer.hits[0], answer.hits[1:1 + snippets]
+    lines += [f"[1] {citation(best)}", f"    {mark(best.passage.text, best.highlights, lambda s: f'[{s}]')}"]
+    for hit in rest:
+        lines.append(f"[{hit.rank}] {citation(hit)}")
+        lines.append(f"    {shorten(hit.passage.text, 60)}")
+    return "\n".join(lines)
+
+
+def shorten(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"

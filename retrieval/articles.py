@@ -1,0 +1,189 @@
+"""Load articles from files and folders: seed TSV, JSONL, and plain .txt/.md.
+
+Loading never stops at the first bad line or file: each problem becomes a
+``LoadProblem`` (file, line, message with the fix) and the rest still loads.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from .errors import CorpusError
+
+SUFFIXES = {".tsv", ".jsonl", ".txt", ".md", ".markdown"}
+MAX_TITLE = 300  # a "title" longer than this before the TAB is body text, not a TSV title
+
+
+@dataclass(frozen=True)
+class Article:
+    id: str
+    title: str
+    source: str
+    text: str
+
+
+@dataclass(frozen=True)
+class LoadProblem:
+    path: str
+    line: int  # 0 when the problem concerns the whole file
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.path}:{self.line}" if self.line else self.path
+        return f"{where}: {self.message}"
+
+
+@dataclass
+class Corpus:
+    articles: list[Article]
+    problems: list[LoadProblem]
+    files: list[Path]
+
+
+def load_corpus(paths: Iterable[str | os.PathLike]) -> Corpus:
+    """Load every article under ``paths`` (files or folders, folders recursively)."""
+    articles: list[Article] = []
+    problems: list[LoadProblem] = []
+    files = list(corpus_files(paths, problems))
+    seen: dict[str, str] = {}
+    for path in files:
+        for item in load_file(path):
+            if isinstance(item, LoadProblem):
+                problems.append(item)
+                continue
+            digest = hashlib.sha1(f"{item.title}\t{item.text}".encode()).hexdigest()
+            if digest in seen:
+                problems.append(LoadProblem(item.source, 0, f"duplicate of {seen[digest]}; skipped"))
+                continue
+            seen[digest] = item.source
+            articles.append(item)
+    if not articles:
+        detail = "; ".join(str(p) for p in problems[:3])
+        raise CorpusError(
+            f"no articles could be loaded from {', '.join(map(str, paths))}"
+            + (f" ({detail})" if detail else "")
+            + ". Give TSV (title<TAB>body), JSONL ({\"title\", \"text\"}) or .txt/.md files."
+        )
+    return Corpus(articles, problems, files)
+
+
+def corpus_files(paths: Iterable[str | os.PathLike], problems: list[LoadProblem]) -> Iterator[Path]:
+    """The article files under ``paths``, sorted, each once; folders recursively, no link loops."""
+    visited: set[Path] = set()
+    for raw in paths:
+        path = Path(raw)
+        if not path.exists():
+            raise CorpusError(f"corpus path not found: {path}. Check --corpus or corpus: in config.yaml.")
+        if path.is_file():
+            yield path
+            continue
+        for root, dirs, names in os.walk(path, followlinks=True):
+            real = Path(root).resolve()
+            if real in visited:
+                problems.append(LoadProblem(root, 0, "folder reached twice (a symlink loop?); skipped"))
+                dirs[:] = []
+                continue
+            visited.add(real)
+            dirs.sort()
+            for name in sorted(names):
+                if Path(name).suffix.lower() in SUFFIXES and not name.startswith("."):
+                    yield Path(root) / name
+
+
+def load_file(path: Path) -> Iterator[Article | LoadProblem]:
+    """Articles (or problems) from one file, by its format."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        yield LoadProblem(str(path), 0, f"cannot read: {exc.strerror}")
+        return
+    text = decode(path, data)
+    if isinstance(text, LoadProblem):
+        yield text
+        return
+    if not text.strip():
+        yield LoadProblem(str(path), 0, "empty file; skipped")
+        return
+    suffix = path.suffix.lower()
+    if suffix == ".jsonl":
+        yield from jsonl_articles(path, text)
+    elif suffix == ".tsv" or (suffix == ".txt" and looks_like_tsv(text)):
+        yield from tsv_articles(path, text)
+    else:
+        yield plain_article(path, text)
+
+
+def decode(path: Path, data: bytes) -> str | LoadProblem:
+    """UTF-8 text (a BOM is dropped), or a problem naming the line and the fix."""
+    if b"\x00" in data[:8192] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return LoadProblem(str(path), 0, "binary file (NUL bytes); skipped")
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return LoadProblem(str(path), 1, "UTF-16 text; convert it to UTF-8 (iconv -f UTF-16 -t UTF-8)")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        hint = "GBK/GB18030?" if gbk_decodes(data) else "unknown encoding"
+        return LoadProblem(
+            str(path), line,
+            f"not UTF-8 ({hint}); convert it, e.g. iconv -f GB18030 -t UTF-8 {path.name} > fixed{path.suffix}",
+        )
+
+
+def gbk_decodes(data: bytes) -> bool:
+    try:
+        data.decode("gb18030")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def looks_like_tsv(text: str) -> bool:
+    """A .txt file is seed TSV when every non-empty line has a short title before a TAB."""
+    lines = [line for line in text.splitlines() if line.strip()]
+    return bool(lines) and all(0 < line.find("\t") <= MAX_TITLE for line in lines)
+
+
+def tsv_articles(path: Path, text: str) -> Iterator[Article | LoadProblem]:
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        title, tab, body = line.partition("\t")
+        if not tab or not title.strip() or not body.strip():
+            yield LoadProblem(str(path), number, "expected title<TAB>body; line skipped")
+            continue
+        body = body.replace("\\n", "\n")  # an escaped break in TSV is a paragraph break
+        yield Article(f"{path}:{number}", title.strip(), f"{path}:{number}", body.strip())
+
+
+def jsonl_articles(path: Path, text: str) -> Iterator[Article | LoadProblem]:
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            yield LoadProblem(str(path), number, f"not JSON ({exc.msg}); line skipped")
+            continue
+        if not isinstance(record, dict) or not isinstance(record.get("text"), str) or not record["text"].strip():
+            yield LoadProblem(str(path), number, 'expected {"title", "text"} with non-empty text; line skipped')
+            continue
+        title = str(record.get("title") or "").strip() or f"{path.stem} #{number}"
+        source = str(record.get("url") or f"{path}:{number}")
+        ident = str(record.get("id") or f"{path}:{number}")
+        yield Article(ident, title, source, record["text"].strip())
+
+
+def plain_article(path: Path, text: str) -> Article:
+    """A .txt/.md article: the title is the first heading (or first short line), else the file name."""
+    lines = text.strip().splitlines()
+    first = lines[0].strip()
+    if first.startswith("#"):
+        return Article(str(path), first.lstrip("#").strip() or path.stem, str(path), "\n".join(lines[1:]).strip() or first)
+    if len(lines) > 1 and len(first) <= 80:
+        return Article(str(path), first, str(path), "\n".join(lines[1:]).strip())
+    return Article(str(path), path.stem, str(path), text.strip())

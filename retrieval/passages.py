@@ -1,0 +1,102 @@
+"""Split articles into paragraphs and paragraphs into passages of whole sentences.
+
+Every passage keeps its article, paragraph and part numbers and its character
+offsets in the article text, so a citation can point at the exact words.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Iterable, Iterator
+
+from .articles import Article
+
+# A sentence ends at 。！？；!?; (or a '.' before a space) plus any closing quotes and brackets.
+SENTENCE_END = re.compile(r"(?:[。！？；!?;…]+|\.(?=\s))[”’」』）)\]】》\"'〉]*\s*")
+# Where an over-long sentence may be cut: after a comma-like mark.
+SOFT_BREAK = re.compile(r"[，、,：:]\s*")
+PARAGRAPH = re.compile(r"[^\n]+")
+
+
+@dataclass(frozen=True)
+class Passage:
+    article_id: str
+    title: str
+    paragraph: int  # 1-based paragraph number in the article
+    part: int  # 1-based part number within the paragraph
+    start: int  # character offsets in the article text
+    end: int
+    text: str
+
+
+def split_articles(articles: Iterable[Article], target: int = 160, hard_max: int = 400) -> list[Passage]:
+    """All passages of ``articles`` in order."""
+    return [p for article in articles for p in split_article(article, target, hard_max)]
+
+
+def split_article(article: Article, target: int = 160, hard_max: int = 400) -> Iterator[Passage]:
+    """Passages of one article: paragraphs at line breaks, long ones packed from sentences."""
+    number = 0
+    for match in PARAGRAPH.finditer(article.text):
+        if not match.group().strip():
+            continue
+        number += 1
+        spans = pack(sentences(article.text, match.start(), match.end(), hard_max), target)
+        for part, (start, end) in enumerate(spans, 1):
+            yield Passage(article.id, article.title, number, part, start, end, article.text[start:end])
+
+
+def sentences(text: str, start: int, end: int, hard_max: int) -> list[tuple[int, int]]:
+    """Sentence spans of text[start:end], whitespace trimmed; over-long ones cut at commas."""
+    spans = []
+    pos = start
+    for match in SENTENCE_END.finditer(text, start, end):
+        spans.append((pos, match.end()))
+        pos = match.end()
+    if pos < end:
+        spans.append((pos, end))
+    out = []
+    for s, e in spans:
+        s, e = trim(text, s, e)
+        if e <= s:
+            continue
+        out.extend(cut_long(text, s, e, hard_max) if e - s > hard_max else [(s, e)])
+    return out
+
+
+def cut_long(text: str, start: int, end: int, hard_max: int) -> list[tuple[int, int]]:
+    """Cut one over-long sentence at commas, and where there are none, every ``hard_max`` characters."""
+    pieces, pos = [], start
+    for match in SOFT_BREAK.finditer(text, start, end):
+        pieces.append((pos, match.end()))
+        pos = match.end()
+    pieces.append((pos, end))
+    out: list[tuple[int, int]] = []
+    for s, e in pieces:
+        while e - s > hard_max:
+            out.append((s, s + hard_max))
+            s += hard_max
+        if out and e - out[-1][0] <= hard_max and out[-1][1] == s:
+            out[-1] = (out[-1][0], e)  # join short comma pieces back up to hard_max
+        else:
+            out.append((s, e))
+    return [trim(text, s, e) for s, e in out if text[s:e].strip()]
+
+
+def pack(spans: list[tuple[int, int]], target: int) -> list[tuple[int, int]]:
+    """Greedily join consecutive sentences while the passage stays within ``target`` characters."""
+    packed: list[tuple[int, int]] = []
+    for s, e in spans:
+        if packed and e - packed[-1][0] <= target:
+            packed[-1] = (packed[-1][0], e)
+        else:
+            packed.append((s, e))
+    return packed
+
+
+def trim(text: str, start: int, end: int) -> tuple[int, int]:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end

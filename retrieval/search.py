@@ -1,0 +1,109 @@
+"""``Searcher``: the facade that answers a question with ranked, cited passages.
+
+``search(question, k=5, context=())`` analyses the question the way passages
+were analysed, scores passages with BM25, and decides whether the best one
+covers enough of the question to count as an answer.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import NamedTuple, Sequence
+
+from .analysis import BIGRAM, Analyzer
+from .articles import Article
+from .errors import QuestionError
+from .index import BM25Index
+from .passages import Passage
+
+
+@dataclass(frozen=True)
+class SearchSettings:
+    bigram_weight: float = 0.5  # Han bigrams are a recall net: they count, at reduced weight
+    context_weight: float = 0.3  # terms of earlier turns, for follow-ups
+    min_coverage: float = 0.5  # share of the question's weight the best passage must hold
+    max_question: int = 1000  # characters searched; the rest is cut
+
+
+class Hit(NamedTuple):
+    rank: int
+    score: float
+    passage: Passage
+    source: str
+    matched: tuple[str, ...]  # question terms found in the passage
+    highlights: tuple[tuple[int, int], ...]  # spans of ``passage.text`` to mark
+
+
+class SearchResult(NamedTuple):
+    question: str
+    hits: list[Hit]
+    answered: bool  # False: the articles don't seem to say
+    coverage: float  # share of the question's weight the best hit holds
+    truncated: bool  # the question was cut to ``max_question`` characters
+
+
+class Searcher:
+    """Answers questions over one corpus's passages and BM25 index."""
+
+    def __init__(self, articles: Sequence[Article], passages: Sequence[Passage], index: BM25Index,
+                 analyzer: Analyzer, settings: SearchSettings = SearchSettings()):
+        self.articles = {a.id: a for a in articles}
+        self.passages = passages
+        self.index = index
+        self.analyzer = analyzer
+        self.settings = settings
+
+    def weights(self, text: str, scale: float = 1.0) -> dict[str, float]:
+        out: dict[str, float] = {}
+        for term in self.analyzer.terms(text):
+            w = scale * (self.settings.bigram_weight if term.startswith(BIGRAM) else 1.0)
+            out[term] = max(out.get(term, 0.0), w)
+        return out
+
+    def query(self, question: str, context: Sequence[str] = ()) -> tuple[dict[str, float], dict[str, float]]:
+        """(question terms, all terms with earlier turns folded in at reduced weight)."""
+        own = self.weights(question)
+        merged = dict(own)
+        for turn in context[-2:]:
+            for term, w in self.weights(turn, self.settings.context_weight).items():
+                merged[term] = max(merged.get(term, 0.0), w)
+        return own, merged
+
+    def search(self, question: str, k: int = 5, context: Sequence[str] = ()) -> SearchResult:
+        if not question or not question.strip():
+            raise QuestionError("the question is empty; type a question, e.g. 商汤和谁合作？")
+        truncated = len(question) > self.settings.max_question
+        question = question[: self.settings.max_question]
+        own, merged = self.query(question, [c[: self.settings.max_question] for c in context])
+        if not own:
+            raise QuestionError(
+                f"nothing to search for in {question.strip()[:40]!r}: it has only question words, "
+                "stopwords or punctuation; ask with the words you want found"
+            )
+        ranked = self.index.top(merged, k)
+        hits = [self.hit(rank, doc, score, own) for rank, (doc, score) in enumerate(ranked, 1)]
+        coverage = self.coverage(hits[0].matched, own) if hits else 0.0
+        return SearchResult(question, hits, coverage >= self.settings.min_coverage, coverage, truncated)
+
+    def coverage(self, matched: Sequence[str], own: dict[str, float]) -> float:
+        """Share of the question's idf weight present in a passage; unseen terms count fully against."""
+        total = sum(w * self.index.idf(t) for t, w in own.items())
+        got = sum(own[t] * self.index.idf(t) for t in matched if t in own)
+        return got / total if total else 0.0
+
+    def hit(self, rank: int, doc: int, score: float, own: dict[str, float]) -> Hit:
+        passage = self.passages[doc]
+        tokens = self.analyzer.tokens(passage.text)
+        present = {t.term for t in tokens}
+        matched = tuple(t for t in own if t in present)
+        spans = merge((t.start, t.end) for t in tokens if t.term in own)
+        return Hit(rank, score, passage, self.articles[passage.article_id].source, matched, spans)
+
+
+def merge(spans) -> tuple[tuple[int, int], ...]:
+    out: list[tuple[int, int]] = []
+    for s, e in sorted(spans):
+        if out and s <= out[-1][1]:
+            out[-1] = (out[-1][0], max(e, out[-1][1]))
+        else:
+            out.append((s, e))
+    return tuple(out)

@@ -1,0 +1,125 @@
+"""The on-disk cache of a corpus: articles, passages and BM25 index in one folder.
+
+``open_searcher`` reuses the folder while the corpus files and the settings are
+unchanged and rebuilds it otherwise. A folder is written aside and renamed into
+place, so a reader never sees half an index.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+
+from .analysis import AnalysisSettings, Analyzer
+from .articles import Article, LoadProblem, corpus_files, load_corpus
+from .errors import IndexStoreError
+from .index import BM25Index, BM25Settings
+from .passages import Passage, split_articles
+from .search import Searcher, SearchSettings
+
+FORMAT = 1
+
+
+@dataclass(frozen=True)
+class RetrievalSettings:
+    analysis: AnalysisSettings = field(default_factory=AnalysisSettings)
+    bm25: BM25Settings = field(default_factory=BM25Settings)
+    search: SearchSettings = field(default_factory=SearchSettings)
+    passage_target: int = 160
+    passage_max: int = 400
+
+    def index_key(self) -> dict:
+        """What the saved index depends on (search settings are applied at query time)."""
+        return {"format": FORMAT, "analysis": self.analysis.key(), "bm25": asdict(self.bm25),
+                "passages": [self.passage_target, self.passage_max]}
+
+
+@dataclass
+class Opened:
+    searcher: Searcher
+    problems: list[LoadProblem]
+    folder: Path
+    built: bool  # False when the cached index was reused
+
+
+def corpus_key(paths: Sequence[str | os.PathLike], settings: RetrievalSettings) -> str:
+    """A digest of every corpus file's name and bytes plus the index settings."""
+    digest = hashlib.sha256(json.dumps(settings.index_key(), sort_keys=True).encode())
+    for path in corpus_files(paths, []):
+        digest.update(str(path.resolve()).encode() + b"\0")
+        with open(path, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                digest.update(block)
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def open_searcher(paths: Sequence[str | os.PathLike], settings: RetrievalSettings, index_dir: Path,
+                  rebuild: bool = False, progress: Callable[[str], None] | None = None) -> Opened:
+    """A ``Searcher`` over ``paths``, from the cache in ``index_dir`` when it is current."""
+    key = corpus_key(paths, settings)
+    folder = Path(index_dir) / key[:20]
+    analyzer = Analyzer(settings.analysis)
+    if not rebuild and (folder / "manifest.json").exists():
+        try:
+            return load(folder, analyzer, settings)
+        except IndexStoreError:
+            pass  # corrupt or partial: rebuilt below
+    corpus = load_corpus(paths)
+    if progress:
+        progress(f"indexing {len(corpus.articles)} articles")
+    passages = split_articles(corpus.articles, settings.passage_target, settings.passage_max)
+    index = BM25Index.build((analyzer.terms(p.text) for p in passages), settings.bm25)
+    save(folder, key, corpus.articles, corpus.problems, passages, index)
+    searcher = Searcher(corpus.articles, passages, index, analyzer, settings.search)
+    return Opened(searcher, corpus.problems, folder, True)
+
+
+def save(folder: Path, key: str, articles: list[Article], problems: list[LoadProblem],
+         passages: list[Passage], index: BM25Index) -> None:
+    try:
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=".building-", dir=folder.parent))
+    except OSError as exc:
+        raise IndexStoreError(
+            f"cannot write the index folder {folder.parent} ({exc.strerror}); "
+            "set QABOT_INDEX_DIR or index_dir in config.yaml to a writable folder"
+        ) from exc
+    number = {a.id: i for i, a in enumerate(articles)}
+    table = np.array([[number[p.article_id], p.paragraph, p.part, p.start, p.end] for p in passages],
+                     dtype=np.int64).reshape(-1, 5)
+    np.save(tmp / "passages.npy", table, allow_pickle=False)
+    (tmp / "articles.json").write_text(json.dumps(
+        {"articles": [[a.id, a.title, a.source, a.text] for a in articles],
+         "problems": [[p.path, p.line, p.message] for p in problems]}, ensure_ascii=False), encoding="utf-8")
+    index.save(tmp)
+    (tmp / "manifest.json").write_text(json.dumps({"key": key, "format": FORMAT}), encoding="utf-8")
+    old = folder.with_name(folder.name + ".old")
+    shutil.rmtree(old, ignore_errors=True)
+    if folder.exists():
+        folder.rename(old)
+    tmp.rename(folder)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def load(folder: Path, analyzer: Analyzer, settings: RetrievalSettings) -> Opened:
+    try:
+        data = json.loads((folder / "articles.json").read_text(encoding="utf-8"))
+        table = np.load(folder / "passages.npy", allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise IndexStoreError(f"cached corpus in {folder} is unreadable: {exc}") from exc
+    articles = [Article(*row) for row in data["articles"]]
+    passages = [
+        Passage(articles[a].id, articles[a].title, int(par), int(part), int(s), int(e), articles[a].text[s:e])
+        for a, par, part, s, e in table.tolist()
+    ]
+    index = BM25Index.load(folder)
+    problems = [LoadProblem(*row) for row in data["problems"]]
+    return Opened(Searcher(articles, passages, index, analyzer, settings.search), problems, folder, False)
