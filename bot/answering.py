@@ -75,6 +75,28 @@ class Answerer:
         except QuestionError as exc:
             return Answer(question, None, str(exc))
 
+    def paragraph(self, hit: Hit) -> str:
+        """The whole paragraph a hit's passage comes from, verbatim."""
+        return paragraph_of(self.searcher.articles[hit.passage.article_id].text, hit.passage.start)
+
+    def article_text(self, hit: Hit) -> str:
+        return self.searcher.articles[hit.passage.article_id].text
+
+    @property
+    def article_count(self) -> int:
+        return len(self.searcher.articles)
+
+    @property
+    def passage_count(self) -> int:
+        return len(self.searcher.passages)
+
+
+def paragraph_of(text: str, offset: int) -> str:
+    """The line (paragraph) of ``text`` that holds ``offset``."""
+    start = text.rfind("\n", 0, offset) + 1
+    end = text.find("\n", offset)
+    return text[start: end if end >= 0 else len(text)].strip()
+
 
 def plain_text(answer: Answer, snippets: int = 3) -> str:
     """The readable answer for a terminal without colour: best passage quoted, then short cited lines."""

@@ -51,6 +51,7 @@ class Searcher:
         self.index = index
         self.analyzer = analyzer
         self.settings = settings
+        self.token_cache: dict[int, list] = {}
 
     def weights(self, text: str, scale: float = 1.0) -> dict[str, float]:
         out: dict[str, float] = {}
@@ -90,9 +91,18 @@ class Searcher:
         got = sum(own[t] * self.index.idf(t) for t in matched if t in own)
         return got / total if total else 0.0
 
+    def passage_tokens(self, doc: int):
+        """Tokens of a passage, cached: popular passages come back question after question."""
+        tokens = self.token_cache.get(doc)
+        if tokens is None:
+            if len(self.token_cache) > 4096:
+                self.token_cache.clear()
+            tokens = self.token_cache[doc] = self.analyzer.tokens(self.passages[doc].text)
+        return tokens
+
     def hit(self, rank: int, doc: int, score: float, own: dict[str, float]) -> Hit:
         passage = self.passages[doc]
-        tokens = self.analyzer.tokens(passage.text)
+        tokens = self.passage_tokens(doc)
         present = {t.term for t in tokens}
         matched = tuple(t for t in own if t in present)
         spans = merge((t.start, t.end) for t in tokens if t.term in own)
