@@ -50,8 +50,8 @@ def load_corpus(paths: Iterable[str | os.PathLike]) -> Corpus:
     problems: list[LoadProblem] = []
     files = list(corpus_files(paths, problems))
     seen: dict[str, str] = {}
-    for path in files:
-        for item in load_file(path):
+    for path, name in files:
+        for item in load_file(path, name):
             if isinstance(item, LoadProblem):
                 problems.append(item)
                 continue
@@ -68,18 +68,18 @@ def load_corpus(paths: Iterable[str | os.PathLike]) -> Corpus:
             + (f" ({detail})" if detail else "")
             + ". Give TSV (title<TAB>body), JSONL ({\"title\", \"text\"}) or .txt/.md files."
         )
-    return Corpus(articles, problems, files)
+    return Corpus(articles, problems, [path for path, _ in files])
 
 
-def corpus_files(paths: Iterable[str | os.PathLike], problems: list[LoadProblem]) -> Iterator[Path]:
-    """The article files under ``paths``, sorted, each once; folders recursively, no link loops."""
+def corpus_files(paths: Iterable[str | os.PathLike], problems: list[LoadProblem]) -> Iterator[tuple[Path, str]]:
+    """(file, short name for citations) under ``paths``, sorted; folders recursively, no link loops."""
     visited: set[Path] = set()
     for raw in paths:
         path = Path(raw)
         if not path.exists():
             raise CorpusError(f"corpus path not found: {path}. Check --corpus or corpus: in config.yaml.")
         if path.is_file():
-            yield path
+            yield path, path.name
             continue
         for root, dirs, names in os.walk(path, followlinks=True):
             real = Path(root).resolve()
@@ -91,11 +91,12 @@ def corpus_files(paths: Iterable[str | os.PathLike], problems: list[LoadProblem]
             dirs.sort()
             for name in sorted(names):
                 if Path(name).suffix.lower() in SUFFIXES and not name.startswith("."):
-                    yield Path(root) / name
+                    yield Path(root) / name, os.path.relpath(Path(root) / name, path.parent)
 
 
-def load_file(path: Path) -> Iterator[Article | LoadProblem]:
-    """Articles (or problems) from one file, by its format."""
+def load_file(path: Path, name: str | None = None) -> Iterator[Article | LoadProblem]:
+    """Articles (or problems) from one file, by its format; ``name`` is what citations show."""
+    name = name or path.name
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -110,11 +111,11 @@ def load_file(path: Path) -> Iterator[Article | LoadProblem]:
         return
     suffix = path.suffix.lower()
     if suffix == ".jsonl":
-        yield from jsonl_articles(path, text)
+        yield from jsonl_articles(path, name, text)
     elif suffix == ".tsv" or (suffix == ".txt" and looks_like_tsv(text)):
-        yield from tsv_articles(path, text)
+        yield from tsv_articles(path, name, text)
     else:
-        yield plain_article(path, text)
+        yield plain_article(path, name, text)
 
 
 def decode(path: Path, data: bytes) -> str | LoadProblem:
@@ -148,7 +149,7 @@ def looks_like_tsv(text: str) -> bool:
     return bool(lines) and all(0 < line.find("\t") <= MAX_TITLE for line in lines)
 
 
-def tsv_articles(path: Path, text: str) -> Iterator[Article | LoadProblem]:
+def tsv_articles(path: Path, name: str, text: str) -> Iterator[Article | LoadProblem]:
     for number, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
@@ -157,10 +158,10 @@ def tsv_articles(path: Path, text: str) -> Iterator[Article | LoadProblem]:
             yield LoadProblem(str(path), number, "expected title<TAB>body; line skipped")
             continue
         body = body.replace("\\n", "\n")  # an escaped break in TSV is a paragraph break
-        yield Article(f"{path}:{number}", title.strip(), f"{path}:{number}", body.strip())
+        yield Article(f"{name}:{number}", title.strip(), f"{name}:{number}", body.strip())
 
 
-def jsonl_articles(path: Path, text: str) -> Iterator[Article | LoadProblem]:
+def jsonl_articles(path: Path, name: str, text: str) -> Iterator[Article | LoadProblem]:
     for number, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
@@ -173,17 +174,17 @@ def jsonl_articles(path: Path, text: str) -> Iterator[Article | LoadProblem]:
             yield LoadProblem(str(path), number, 'expected {"title", "text"} with non-empty text; line skipped')
             continue
         title = str(record.get("title") or "").strip() or f"{path.stem} #{number}"
-        source = str(record.get("url") or f"{path}:{number}")
-        ident = str(record.get("id") or f"{path}:{number}")
+        source = str(record.get("url") or f"{name}:{number}")
+        ident = str(record.get("id") or f"{name}:{number}")
         yield Article(ident, title, source, record["text"].strip())
 
 
-def plain_article(path: Path, text: str) -> Article:
+def plain_article(path: Path, name: str, text: str) -> Article:
     """A .txt/.md article: the title is the first heading (or first short line), else the file name."""
     lines = text.strip().splitlines()
     first = lines[0].strip()
     if first.startswith("#"):
-        return Article(str(path), first.lstrip("#").strip() or path.stem, str(path), "\n".join(lines[1:]).strip() or first)
+        return Article(name, first.lstrip("#").strip() or path.stem, name, "\n".join(lines[1:]).strip() or first)
     if len(lines) > 1 and len(first) <= 80:
-        return Article(str(path), first, str(path), "\n".join(lines[1:]).strip())
-    return Article(str(path), path.stem, str(path), text.strip())
+        return Article(name, first, name, "\n".join(lines[1:]).strip())
+    return Article(name, path.stem, name, text.strip())

@@ -52,8 +52,8 @@ class Opened:
 def corpus_key(paths: Sequence[str | os.PathLike], settings: RetrievalSettings) -> str:
     """A digest of every corpus file's name and bytes plus the index settings."""
     digest = hashlib.sha256(json.dumps(settings.index_key(), sort_keys=True).encode())
-    for path in corpus_files(paths, []):
-        digest.update(str(path.resolve()).encode() + b"\0")
+    for path, name in corpus_files(paths, []):
+        digest.update(f"{path.resolve()}\0{name}\0".encode())
         with open(path, "rb") as f:
             for block in iter(lambda: f.read(1 << 20), b""):
                 digest.update(block)
