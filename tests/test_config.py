@@ -1,0 +1,146 @@
+"""config.yaml → Settings: defaults, paths relative to the file, the environment, bad input."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.config import DEFAULT_CONFIG, ConfigError, Settings, load_settings
+from retrieval.analysis import AnalysisSettings
+from retrieval.index import BM25Settings
+
+from conftest import ROOT
+
+
+def config(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "config.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_project_config_loads_with_the_documented_defaults(monkeypatch, index_dir):
+    settings = load_settings()
+    assert settings.corpus == (ROOT / "seeds",)
+    assert settings.passages.target == 160 and settings.passages.max == 400
+    assert settings.analysis == AnalysisSettings(bigrams=True, stem=True, user_dict=None)
+    assert settings.bm25 == BM25Settings(1.2, 0.75)
+    assert settings.search.k == 5 and settings.search.min_coverage == 0.5
+    retrieval = settings.retrieval()
+    assert retrieval.passage_target == 160 and retrieval.bm25.k1 == 1.2
+    assert not hasattr(retrieval.search, "k")  # k is the frontends' business, not the index's
+    assert DEFAULT_CONFIG == ROOT / "config.yaml"
+
+
+def test_qabot_index_dir_overrides_the_config(tmp_path, monkeypatch):
+    monkeypatch.setenv("QABOT_INDEX_DIR", str(tmp_path / "from-env"))
+    assert load_settings().index_dir == tmp_path / "from-env"
+    path = config(tmp_path, "index_dir: cache-here\n")
+    assert load_settings(path).index_dir == tmp_path / "from-env"
+
+
+def test_the_test_session_never_uses_the_home_cache(index_dir):
+    assert load_settings().index_dir == index_dir
+
+
+def test_paths_are_relative_to_the_config_file(tmp_path, monkeypatch):
+    monkeypatch.delenv("QABOT_INDEX_DIR")
+    path = config(tmp_path, "corpus:\n  - articles\n  - more/news.tsv\nindex_dir: cache\n")
+    settings = load_settings(path)
+    assert settings.corpus == (tmp_path / "articles", tmp_path / "more" / "news.tsv")
+    assert settings.index_dir == tmp_path / "cache"
+
+
+def test_corpus_may_be_a_single_string(tmp_path):
+    assert load_settings(config(tmp_path, "corpus: docs\n")).corpus == (tmp_path / "docs",)
+
+
+def test_empty_config_gives_the_defaults(tmp_path, index_dir):
+    settings = load_settings(config(tmp_path, "# nothing here\n"))
+    assert settings.corpus == Settings().corpus
+    assert settings.search.k == 5
+    assert settings.index_dir == index_dir
+
+
+def test_sections_are_read(tmp_path):
+    settings = load_settings(config(tmp_path, (
+        "passages: {target: 80, max: 200}\nanalysis: {bigrams: false, stem: false}\n"
+        "bm25: {k1: 2, b: 0.5}\nsearch: {k: 3, min_coverage: 0.7}\n")))
+    assert (settings.passages.target, settings.passages.max) == (80, 200)
+    assert settings.analysis.bigrams is False and settings.analysis.stem is False
+    assert settings.bm25 == BM25Settings(2.0, 0.5) and isinstance(settings.bm25.k1, float)
+    assert settings.search.k == 3 and settings.search.min_coverage == 0.7
+    assert settings.retrieval().search.min_coverage == 0.7
+    assert settings.retrieval().analysis.bigrams is False
+
+
+def test_user_dict_is_relative_to_the_config_file(tmp_path):
+    settings = load_settings(config(tmp_path, "analysis:\n  user_dict: words.txt\n"))
+    assert settings.analysis.user_dict == str(tmp_path / "words.txt")
+
+
+def test_frontend_sections_are_kept_aside(tmp_path):
+    settings = load_settings(config(tmp_path, "telegram:\n  anything: 1\nrepl:\n  colour: false\n"))
+    assert settings.extra == {"telegram": {"anything": 1}, "repl": {"colour": False}}
+
+
+def test_unknown_top_level_key_names_it_and_the_valid_ones(tmp_path):
+    path = config(tmp_path, "colour: blue\n")
+    with pytest.raises(ConfigError) as info:
+        load_settings(path)
+    message = str(info.value)
+    assert "'colour'" in message and str(path) in message
+    for key in ("corpus", "index_dir", "passages", "analysis", "bm25", "search", "telegram"):
+        assert key in message
+
+
+def test_unknown_key_in_a_section_names_it_and_the_valid_ones(tmp_path):
+    with pytest.raises(ConfigError) as info:
+        load_settings(config(tmp_path, "search:\n  top_k: 3\n"))
+    message = str(info.value)
+    assert "search" in message and "'top_k'" in message
+    assert "k" in message and "min_coverage" in message and "bigram_weight" in message
+
+
+@pytest.mark.parametrize("text, name", [
+    ("search:\n  k: five\n", "search.k"),
+    ("search:\n  k: 2.5\n", "search.k"),
+    ("search:\n  k: true\n", "search.k"),
+    ("bm25:\n  k1: high\n", "bm25.k1"),
+    ("analysis:\n  bigrams: 1\n", "analysis.bigrams"),
+    ("passages:\n  target: [1, 2]\n", "passages.target"),
+])
+def test_wrong_type_is_an_error_naming_the_setting(tmp_path, text, name):
+    with pytest.raises(ConfigError, match="should be a") as info:
+        load_settings(config(tmp_path, text))
+    assert name in str(info.value)
+
+
+def test_a_section_given_as_a_value_is_an_error(tmp_path):
+    with pytest.raises(ConfigError, match="search should be a mapping"):
+        load_settings(config(tmp_path, "search: 5\n"))
+
+
+def test_a_value_given_as_a_mapping_is_an_error(tmp_path):
+    with pytest.raises(ConfigError, match="k should be a single value"):
+        load_settings(config(tmp_path, "search:\n  k: {a: 1}\n"))
+
+
+def test_missing_config_file(tmp_path):
+    with pytest.raises(ConfigError, match="config file not found") as info:
+        load_settings(tmp_path / "nope.yaml")
+    assert "nope.yaml" in str(info.value)
+
+
+def test_invalid_yaml(tmp_path):
+    with pytest.raises(ConfigError, match="cannot read config"):
+        load_settings(config(tmp_path, "search: [unclosed\n"))
+
+
+def test_top_level_must_be_a_mapping(tmp_path):
+    with pytest.raises(ConfigError, match="mapping"):
+        load_settings(config(tmp_path, "- just\n- a list\n"))
+
+
+def test_settings_are_frozen():
+    with pytest.raises(Exception):
+        load_settings().search.k = 10  # type: ignore[misc]
