@@ -1,0 +1,331 @@
+"""``qabot repl``: driven through a pseudo-terminal as a person would, and piped as a script would.
+
+The index is built once per module into a temporary folder; HOME and the history
+file live in temporary folders too, so nothing outside the test is read or written.
+"""
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pexpect
+import pytest
+
+from bot.answering import Answer
+from bot.config import ConfigError
+from bot.repl import Quit, ReplSettings, Session, history_path, repl_settings
+from bot.terminal_format import PLAIN, Format, text_width, wrap_offsets
+
+ROOT = Path(__file__).resolve().parent.parent
+QABOT = ROOT / ".venv" / "bin" / "qabot"
+COMMAND = [str(QABOT)] if QABOT.exists() else [sys.executable, "-m", "bot"]
+Q1 = "商汤在哪里成立了智慧医疗实验室？"
+Q2 = "谁担任这个实验室的首席科学家？"
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+COLUMNS = 60
+
+
+def highlighted(shown: str) -> list[str]:
+    """The words shown in the match colour; a match wrapped over two lines counts as one."""
+    joined = re.sub(r"\x1b\[0m\r?\n +\x1b\[1;31m", "", shown)
+    return re.findall(r"\x1b\[1;31m(.*?)\x1b\[0m", joined)
+
+
+def flat(shown: str) -> str:
+    """What is shown, without colour codes, wrapped lines joined up again (the space at a break is lost)."""
+    return re.sub(r"\r?\n {4,}", "", ANSI.sub("", shown))
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory) -> dict:
+    home = tmp_path_factory.mktemp("home")
+    out = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "XDG_STATE_HOME", "COLUMNS", "LINES")}
+    out.update(HOME=str(home), QABOT_INDEX_DIR=str(tmp_path_factory.mktemp("index")),
+               QABOT_HISTORY=str(home / "history"), TERM="xterm", LANG="C.UTF-8",
+               PROMPT_TOOLKIT_NO_CPR="1")  # pexpect doesn't answer cursor-position requests
+    subprocess.run(COMMAND + ["index"], env=out, check=True, capture_output=True, cwd=ROOT)
+    return out
+
+
+class Repl:
+    """One ``qabot repl`` in a pseudo-terminal."""
+
+    def __init__(self, env: dict, extra: dict | None = None):
+        self.child = pexpect.spawn(COMMAND[0], COMMAND[1:] + ["repl"], env={**env, **(extra or {})}, cwd=str(ROOT),
+                                   encoding="utf-8", dimensions=(40, COLUMNS), timeout=15)
+        self.child.expect_exact("Ctrl-D to quit.")
+        self.banner = self.child.before + "Ctrl-D to quit."
+        self.child.expect_exact("qabot>")
+
+    def say(self, line: str, until: str) -> str:
+        """Send ``line`` and Enter; what the REPL printed up to ``until`` and the next prompt."""
+        self.child.send(line + "\r")
+        self.child.expect_exact(until)
+        shown = self.child.before + until
+        self.child.expect_exact("qabot>")
+        return shown + self.child.before
+
+    def quit(self) -> int:
+        self.child.sendcontrol("d")
+        self.child.expect(pexpect.EOF)
+        self.child.close()
+        return self.child.exitstatus
+
+
+def visible_lines(shown: str) -> list[str]:
+    return [ANSI.sub("", line) for line in shown.replace("\r", "").split("\n")]
+
+
+def test_banner_says_what_was_loaded_and_how_to_get_help(env):
+    repl = Repl(env)
+    assert "qabot: 5 articles, 60 passages loaded. Ask a question; :help for commands" in repl.banner
+    shown = repl.say(":help", ":quit")
+    assert ":open N" in shown and ":more" in shown and ":reset" in shown and "(now 5)" in shown
+    assert repl.quit() == 0
+
+
+def test_answer_is_cited_highlighted_and_wrapped_to_the_terminal(env):
+    repl = Repl(env)
+    shown = repl.say(Q1, "[5]")
+    text = flat(shown)
+    assert "[1] 商汤科技成立北美智慧医疗实验室" in text and "¶1.2 · seeds/000_cbff8611f208c939.txt:5" in text
+    assert {"智慧医疗实验室", "商汤"} <= set(highlighted(shown))
+    assert "\x1b[1m[1]\x1b[0m \x1b[36m商汤科技" in shown  # the rank, then the citation in its colour
+    answer_lines = visible_lines(shown[shown.rindex("\n", 0, shown.index("[1]")) + 1:])  # not the prompt's redraws
+    assert len(answer_lines) > 12
+    assert all(text_width(line) <= COLUMNS for line in answer_lines)
+    # a wrapped citation lines up under its first line, after the rank
+    assert "\n    疗“旗舰” · ¶1.2 · seeds/" in "\n".join(answer_lines)
+    assert repl.quit() == 0
+
+
+def test_more_shows_the_next_results_and_open_the_paragraph_or_article(env):
+    repl = Repl(env)
+    repl.say(Q1, "[5]")
+    more = repl.say(":more", "[10]")
+    assert "[6]" in more and "[1]" not in ANSI.sub("", more)
+    opened = repl.say(":open 7", "拓展与应用。")  # the paragraph is the whole article here
+    assert "[7] 商汤科技成立北美智慧医疗实验室" in flat(opened) and "¶1.5 ·" in flat(opened)
+    assert "作为实验室医疗影像分析首席科学家" in flat(opened) and "实验室医疗" in highlighted(opened)
+    article = flat(repl.say(":open 10 all", "推动计算机视觉领域技术进步。"))
+    assert "[10] 商汤科技与多方联合举办计算机视觉顶级挑战赛" in article and "今日，由商汤科技SenseTime携手" in article
+    assert "No result 11: results 1 to 10 are shown." in repl.say(":open 11", "shown.")
+    assert "Usage: :open N" in repl.say(":open", "article.")
+    assert repl.quit() == 0
+
+
+def test_follow_up_uses_the_conversation_and_reset_forgets_it(env):
+    repl = Repl(env)
+    repl.say(Q1, "[5]")
+    follow = repl.say(Q2, "[5]")
+    best = follow[follow.index("[1]"): follow.index("[2]")]
+    assert "首席科学家" in highlighted(best) and "Dimitri Metaxas" in flat(best)
+    assert "starts afresh" in repl.say(":reset", "afresh.")
+    assert "No results to open yet" in repl.say(":open 1", "first.")
+    assert repl.quit() == 0
+
+
+def test_ctrl_c_cancels_the_half_typed_line_and_the_repl_goes_on(env, tmp_path):
+    history = tmp_path / "history"
+    repl = Repl(env, {"QABOT_HISTORY": str(history)})
+    repl.child.send("半个问")
+    repl.child.sendcontrol("c")
+    repl.child.expect_exact("qabot>")
+    assert "Showing 2 results per answer." in repl.say(":k 2", "answer.")
+    shown = repl.say(Q1, "[2]")
+    assert "[3]" not in ANSI.sub("", shown)
+    assert repl.quit() == 0
+    assert "半个问" not in history.read_text(encoding="utf-8")
+
+
+def test_history_persists_across_sessions_with_arrows_and_ctrl_r(env, tmp_path):
+    history = tmp_path / "state" / "history"  # the folder is made on first use
+    repl = Repl(env, {"QABOT_HISTORY": str(history)})
+    repl.say(Q1, "[5]")
+    repl.say(":k 3", "answer.")
+    assert repl.quit() == 0
+    assert f"+{Q1}" in history.read_text(encoding="utf-8")
+    repl = Repl(env, {"QABOT_HISTORY": str(history)})
+    repl.child.send("\x1b[A\x1b[A")  # Up twice: back past `:k 3` to the question
+    assert "¶1.2" in flat(repl.say("", "[5]"))
+    repl.child.sendcontrol("r")
+    repl.child.send("k 3")
+    repl.child.expect_exact("k 3")
+    repl.child.send("\r")  # ends the search with the line found; the next Enter runs it
+    assert "Showing 3 results" in repl.say("", "answer.")
+    assert repl.quit() == 0
+
+
+def test_pasted_chinese_over_two_lines_is_one_question(env):
+    repl = Repl(env)
+    shown = repl.say("\x1b[200~商汤在哪里成立了\n智慧医疗实验室？\x1b[201~", "[5]")
+    assert "¶1.2" in flat(shown) and "智慧医疗实验室" in highlighted(shown)
+    assert repl.quit() == 0
+
+
+def test_unknown_command_gets_a_helpful_message_and_quit_exits(env):
+    repl = Repl(env)
+    assert "Unknown command :mroe. Did you mean :more?" in repl.say(":mroe", "quit")
+    repl.child.send(":quit\r")
+    repl.child.expect(pexpect.EOF)
+    repl.child.close()
+    assert repl.child.exitstatus == 0
+
+
+def test_no_color_on_a_terminal_means_plain_text_without_control_codes(env):
+    child = pexpect.spawn(COMMAND[0], COMMAND[1:] + ["repl"], env={**env, "NO_COLOR": "1"}, cwd=str(ROOT),
+                          encoding="utf-8", dimensions=(40, COLUMNS), timeout=15)
+    child.expect_exact("qabot> ")
+    child.send(Q1 + "\r")
+    child.expect_exact("qabot> ")
+    shown = child.before
+    child.sendeof()
+    child.expect(pexpect.EOF)
+    assert "\x1b" not in shown and "[智慧医疗实验室]" in shown
+    assert all(text_width(line) <= COLUMNS for line in shown.replace("\r", "").split("\n"))
+
+
+PIPED_IN = f""":k 2
+{Q1}
+{Q2}
+:more
+
+:mroe
+什么
+:reset
+What is the weather on Mars?
+:open 1
+:quit
+never asked
+"""
+CITE5 = "商汤科技成立北美智慧医疗实验室 全球一流科研资源打造AI医疗“旗舰” · ¶{} · seeds/000_cbff8611f208c939.txt:5"
+PIPED_OUT = f"""> :k 2
+Showing 2 results per answer.
+
+> {Q1}
+[1] {CITE5.format("1.2")}
+    随着此次北美[智慧医疗实验室]的[成立]，[商汤]将加速AI在医学领域的研发与应用落地，实现诊断、治疗、康复等医学全链条的覆盖，推动AI+[医疗]技术的发展。
+[2] {CITE5.format("1.11")}
+    事实上，[商汤]科技此前就开始对[智慧医疗]领域的研究投入与布局。今年三月，[商汤]科技与美国麻省理工学院(MIT)[成立]了人工智…
+
+> {Q2}
+[1] {CITE5.format("1")}
+    近日，全球领先的人工智能平台公司商汤科技SenseTime宣布在美国新泽西成立智慧医疗[实验室]，人工智能医疗领域的国际顶尖专家Dimitri Metaxas教授加盟，并[担任实验室]医学影像分析[首席科学家]。此前，基于在计算机视觉与深度学习领域的领先技术，商汤科技已经将图像识别应用于多种肿瘤的计算机辅助诊断。
+[2] {CITE5.format("1.5")}
+    作为[实验室]医疗影像分析[首席科学家]，Dimitri Metaxas教授表示：“商汤科技是全球最有价值的人工智能新锐企业，在计算机视觉…
+
+> :more
+[3] {CITE5.format("1.11")}
+    事实上，商汤科技此前就开始对智慧医疗领域的研究投入与布局。今年三月，商汤科技与美国麻省理工学院(MIT)成立了人工智能联盟，…
+[4] {CITE5.format("1.2")}
+    随着此次北美智慧医疗[实验室]的成立，商汤将加速AI在医学领域的研发与应用落地，实现诊断、治疗、康复等医学全链条的覆盖，推…
+
+> :mroe
+Unknown command :mroe. Did you mean :more? Commands: :help :more :open N :k N :reset :quit
+
+> 什么
+Can't search that: nothing to search for in '什么': it has only question words, stopwords or punctuation; ask with the words you want found
+
+> :reset
+Conversation forgotten: the next question starts afresh.
+
+> What is the weather on Mars?
+The articles don't say anything about this.
+
+> :open 1
+No results to open yet: ask a question first.
+
+"""
+
+
+def test_piped_output_is_exact_plain_blocks(env):
+    run = subprocess.run(COMMAND + ["repl"], input=PIPED_IN, env=env, cwd=ROOT, capture_output=True,
+                         text=True, encoding="utf-8", timeout=60)
+    assert run.returncode == 0, run.stderr
+    assert "\x1b" not in run.stdout
+    assert run.stdout == PIPED_OUT
+    assert run.stderr.strip() == "qabot: 5 articles, 60 passages loaded. Ask a question; :help for commands, Ctrl-D to quit."
+
+
+def test_not_covered_is_said_with_the_closest_passages(env):
+    run = subprocess.run(COMMAND + ["repl", "--plain"], input="Dimitri 天气预报\n", env=env, cwd=ROOT,
+                         capture_output=True, text=True, encoding="utf-8", timeout=60)
+    lines = run.stdout.splitlines()
+    assert lines[:2] == ["> Dimitri 天气预报", "The articles don't seem to cover this. The closest passages:"]
+    assert lines[2].startswith("[1] ") and "[Dimitri]" in run.stdout
+
+
+def test_config_section_is_checked_and_used(env, tmp_path):
+    config = tmp_path / "config.yaml"
+    config.write_text(f"corpus: [{ROOT / 'seeds'}]\nrepl:\n  k: 1\n", encoding="utf-8")
+    run = subprocess.run(COMMAND + ["--config", str(config), "repl"], input=Q1 + "\n", env=env, cwd=ROOT,
+                         capture_output=True, text=True, encoding="utf-8", timeout=60)
+    assert run.returncode == 0 and "[1] " in run.stdout and "[2] " not in run.stdout
+    config.write_text(f"corpus: [{ROOT / 'seeds'}]\nrepl:\n  colour: true\n", encoding="utf-8")
+    run = subprocess.run(COMMAND + ["--config", str(config), "repl"], input="", env=env, cwd=ROOT,
+                         capture_output=True, text=True, encoding="utf-8", timeout=60)
+    assert run.returncode == 1
+    assert "Error: repl: unknown key 'colour'; valid keys: history, k, width" in run.stderr
+
+
+@pytest.mark.parametrize("raw, message", [
+    ({"k": 0}, "repl.k should be a whole number"), ({"width": "wide"}, "repl.width should be"),
+    ({"width": 10}, "at least 20 columns"), ({"history": 3}, "repl.history should be a file path"),
+    ("yes", "repl should be a mapping"),
+])
+def test_bad_repl_settings_name_the_problem(raw, message):
+    with pytest.raises(ConfigError, match=message):
+        repl_settings(raw)
+
+
+def test_history_path_prefers_the_environment_then_config(monkeypatch, tmp_path):
+    monkeypatch.delenv("QABOT_HISTORY", raising=False)
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
+    assert history_path(ReplSettings()) == tmp_path / "qabot" / "history"
+    assert history_path(repl_settings({"history": "/x/h"})) == Path("/x/h")
+    monkeypatch.setenv("QABOT_HISTORY", str(tmp_path / "h"))
+    assert history_path(repl_settings({"history": "/x/h"})) == tmp_path / "h"
+
+
+class FakeAnswerer:
+    """Records what the session asks; answers with no passages."""
+    k = 5
+
+    def __init__(self):
+        self.calls = []
+
+    def ask(self, question, context=(), k=None):
+        self.calls.append((question, tuple(context), k))
+        return Answer(question, None, "only a fake") if question == "bad" else Answer(question, None)
+
+
+def test_session_passes_earlier_questions_oldest_first_until_reset():
+    answerer = FakeAnswerer()
+    session = Session(answerer, 3, Format(PLAIN))
+    for line in ["一", "bad", "二", ":reset", "三", "：more"]:
+        session.handle(line)
+    assert [c[:2] for c in answerer.calls] == [("一", ()), ("bad", ("一",)), ("二", ("一",)), ("三", ()), ("三", ())]
+    assert answerer.calls[-1][2] == 3  # :more asks again for the shown results plus k more
+    assert session.handle("  \n ") == ""
+    with pytest.raises(Quit):
+        session.handle(":q")
+
+
+def test_wrapping_counts_wide_characters_twice_and_keeps_words_whole():
+    text = "商汤科技SenseTime宣布在美国新泽西成立智慧医疗实验室，Dimitri Metaxas教授加盟。"
+    lines = [text[s:e] for s, e in wrap_offsets(text, 20)]
+    assert "".join(lines).replace(" ", "") == text.replace(" ", "")  # nothing lost but the space at a break
+    assert all(text_width(line) <= 20 for line in lines)
+    assert "SenseTime" in "".join(lines) and any(line.startswith("Dimitri") for line in lines)
+    assert not any(line.startswith(("，", "。")) for line in lines)  # punctuation never starts a line
+
+
+def test_control_characters_in_articles_never_reach_the_terminal():
+    from bot.terminal_format import COLOUR, block, shorten
+
+    lines = block("[1] ", "危险\x1b[2J文本\twith tab", Format(COLOUR, lambda: 40), spans=[(0, 2)])
+    assert lines == ["[1] \x1b[1;31m危险\x1b[0m [2J文本 with tab"]
+    assert shorten("a\x1b\r\nb", 10) == ("a   b", [])
