@@ -1,0 +1,69 @@
+"""Who may ask, how often, and whether a group message is addressed to the bot.
+
+All checks run before any retrieval, so a refused user learns nothing from the corpus.
+"""
+from __future__ import annotations
+
+import time
+from collections import defaultdict, deque
+from typing import Callable
+
+from .telegram_config import TelegramSettings
+
+REFUSAL = ("Sorry, this bot answers only its listed users and chats. "
+           "Ask its owner to add your user id ({user}) to telegram.allowed_users.")
+
+
+class Access:
+    """Allow-lists from config: a user passes if listed, or if the chat is listed."""
+
+    def __init__(self, settings: TelegramSettings):
+        self.users = frozenset(settings.allowed_users)
+        self.chats = frozenset(settings.allowed_chats)
+
+    @property
+    def restricted(self) -> bool:
+        return bool(self.users or self.chats)
+
+    def allows(self, user_id: int | None, chat_id: int | None) -> bool:
+        if not self.restricted:
+            return True
+        return user_id in self.users or (chat_id is not None and chat_id in self.chats)
+
+
+class RateLimit:
+    """At most ``per_minute`` questions per user in any 60 seconds (0: no limit)."""
+
+    def __init__(self, per_minute: int, clock: Callable[[], float] = time.monotonic):
+        self.per_minute = per_minute
+        self.clock = clock
+        self.recent: dict[int, deque[float]] = defaultdict(deque)
+
+    def wait(self, user_id: int) -> float:
+        """0 and count the question if the user may ask now, else the seconds until they may."""
+        if not self.per_minute:
+            return 0.0
+        now = self.clock()
+        times = self.recent[user_id]
+        while times and now - times[0] >= 60:
+            times.popleft()
+        if len(times) >= self.per_minute:
+            return 60 - (now - times[0])
+        times.append(now)
+        return 0.0
+
+
+def strip_mention(text: str, username: str) -> tuple[str, bool]:
+    """``text`` without ``@username`` (any case), and whether it was there."""
+    mention = f"@{username}".lower()
+    lowered = text.lower()
+    at = lowered.find(mention)
+    found = False
+    while username and at >= 0:
+        end = at + len(mention)
+        if end == len(text) or not (text[end].isalnum() or text[end] == "_"):
+            text, lowered, found = text[:at] + text[end:], lowered[:at] + lowered[end:], True
+            at = lowered.find(mention, at)
+        else:
+            at = lowered.find(mention, end)
+    return " ".join(text.split()), found

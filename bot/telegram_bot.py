@@ -1,0 +1,130 @@
+"""``qabot telegram``: the Telegram frontend over the shared ``Answerer``.
+
+``run_telegram(answerer, settings)`` reads the token from ``TELEGRAM_BOT_TOKEN``,
+the ``telegram:`` config section through ``telegram_config``, and runs the bot by
+long polling, or as a webhook when ``telegram.webhook_url`` is set.
+"""
+from __future__ import annotations
+
+import logging
+import os
+from urllib.parse import urlsplit
+
+from .answering import Answerer
+from .config import ConfigError, Settings
+from .telegram_config import TelegramSettings, telegram_settings
+
+log = logging.getLogger("qabot.telegram")
+COMMANDS = [("ask", "answer a question from the articles"), ("help", "what I know and how to ask"),
+            ("reset", "forget earlier questions in this chat"), ("start", "what I know and how to ask")]
+NO_TOKEN = ("no Telegram bot token: set TELEGRAM_BOT_TOKEN. To get one, talk to @BotFather in Telegram, "
+            "send /newbot and follow the steps; it answers with a token like 123456789:AA…. "
+            "Then: export TELEGRAM_BOT_TOKEN='…' and run qabot telegram again (see docs/telegram.md).")
+
+
+class RedactToken(logging.Filter):
+    """Replaces the bot token in log messages and tracebacks with ``<token>``."""
+
+    def __init__(self, token: str):
+        super().__init__()
+        self.token = token
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if self.token in message:
+            record.msg, record.args = message.replace(self.token, "<token>"), None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text and self.token in record.exc_text:
+            record.exc_text = record.exc_text.replace(self.token, "<token>")
+        return True
+
+
+def setup_logging(token: str) -> RedactToken:
+    """Log to stderr at INFO, never the token: httpx logs each request URL (which holds it) at INFO."""
+    root = logging.getLogger()
+    if not root.handlers:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("qabot").setLevel(logging.INFO)
+    for name in ("httpx", "httpcore"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    redact = RedactToken(token)
+    for handler in root.handlers:
+        handler.addFilter(redact)
+    return redact
+
+
+def build_application(token: str, answerer: Answerer, tg: TelegramSettings, corpus: str):
+    """The PTB Application with our handlers, Telegram's rate limits and concurrent updates."""
+    from telegram import Update
+    from telegram.ext import (AIORateLimiter, ApplicationBuilder, CallbackQueryHandler, CommandHandler,
+                              InlineQueryHandler, MessageHandler, filters)
+
+    from . import telegram_buttons as buttons
+    from . import telegram_handlers as h
+
+    app = (ApplicationBuilder().token(token).base_url(tg.api_base_url).base_file_url(tg.base_file_url)
+           .rate_limiter(AIORateLimiter()).concurrent_updates(True).post_init(post_init).build())
+    app.bot_data["qabot"] = h.Services(answerer, tg, corpus)
+    new = filters.UpdateType.MESSAGE  # edits of old messages are not new questions
+    for name, callback in (("start", h.start), ("help", h.start), ("ask", h.ask), ("reset", h.reset)):
+        app.add_handler(CommandHandler(name, callback, filters=new))
+    app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND & new, h.message))
+    app.add_handler(CallbackQueryHandler(buttons.button))
+    app.add_handler(InlineQueryHandler(h.inline_query))
+    app.add_error_handler(h.error)
+    app.bot_data["allowed_updates"] = [Update.MESSAGE, Update.CALLBACK_QUERY, Update.INLINE_QUERY]
+    return app
+
+
+async def post_init(app) -> None:
+    """Register the command menu and say who we are."""
+    await app.bot.set_my_commands(COMMANDS)
+    qa = app.bot_data["qabot"]
+    log.info("serving @%s: %d articles, %d passages from %s", app.bot.username, qa.answerer.article_count,
+             qa.answerer.passage_count, qa.corpus)
+
+
+def run_telegram(answerer: Answerer, settings: Settings) -> int:
+    """Run the bot until interrupted (Ctrl-C or SIGTERM); 0 on a clean stop."""
+    tg = telegram_settings(settings.extra.get("telegram"))
+    token = os.environ.get("TELEGRAM_BOT_TOKEN", "").strip()
+    if not token:
+        raise ConfigError(NO_TOKEN)
+    redact = setup_logging(token)
+    try:
+        serve(build_application(token, answerer, tg, corpus_label(answerer)), tg)
+    finally:
+        for handler in logging.getLogger().handlers:
+            handler.removeFilter(redact)
+    return 0
+
+
+def corpus_label(answerer: Answerer) -> str:
+    """Where the articles come from, for /help: up to three file names (sources are ``name:line``)."""
+    names = sorted({head if tail.isdigit() else source for source in
+                    (a.source for a in answerer.searcher.articles.values())
+                    for head, _, tail in [source.rpartition(":")]})
+    return ", ".join(names) if len(names) <= 3 else f"{', '.join(names[:2])} and {len(names) - 2} more"
+
+
+def serve(app, tg: TelegramSettings) -> None:
+    """Long polling, or a webhook server when ``webhook_url`` is set; errors that stop it become ConfigError."""
+    from telegram.error import InvalidToken, NetworkError
+
+    updates = app.bot_data["allowed_updates"]
+    try:
+        if tg.webhook_url:
+            log.info("webhook mode: listening on %s:%d for %s", tg.webhook_listen, tg.webhook_port, tg.webhook_url)
+            app.run_webhook(listen=tg.webhook_listen, port=tg.webhook_port, url_path=urlsplit(tg.webhook_url).path,
+                            webhook_url=tg.webhook_url, secret_token=tg.webhook_secret, allowed_updates=updates)
+        else:
+            log.info("long polling %s", tg.api_base_url)
+            app.run_polling(allowed_updates=updates)
+    except InvalidToken:
+        raise ConfigError("Telegram rejected the token in TELEGRAM_BOT_TOKEN; copy it again from @BotFather "
+                          "(/mybots → API Token)") from None
+    except NetworkError as exc:
+        detail = str(exc).replace(app.bot.token, "<token>")
+        raise ConfigError(f"cannot reach the Telegram Bot API at {tg.api_base_url}: {detail}; check the network "
+                          "or telegram.api_base_url / TELEGRAM_API_BASE_URL") from None

@@ -1,0 +1,144 @@
+"""Inline buttons under answers and what pressing them does.
+
+Callback data is ``verb:id[:arg]`` (at most 13 bytes); the id names an answer kept
+in ``AnswerStore`` for the chat it was sent to, so forged or stale data gets
+nothing but "this answer has expired".
+"""
+from __future__ import annotations
+
+import logging
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.constants import ParseMode
+from telegram.error import BadRequest
+from telegram.ext import ContextTypes
+
+from .telegram_access import REFUSAL
+from .telegram_format import answer_html, article_html, page_count, page_hits, paragraph_html, split_html
+from .telegram_state import Callback, Shown, parse_callback
+
+log = logging.getLogger("qabot.telegram")
+MAX_ARTICLE_MESSAGES = 8  # an article longer than this many messages is cut, with a note
+VOTES = {"u": "up", "d": "down"}
+
+
+def answer_keyboard(ident: str, shown: Shown, snippets: int) -> InlineKeyboardMarkup | None:
+    """Paragraph buttons for the hits on the page, article and paging, then 👍/👎."""
+    hits = page_hits(shown.answer.hits, shown.page, snippets)
+    if not hits:
+        return None
+    button = InlineKeyboardButton
+    rows = [[button(f"¶ {h.rank}", callback_data=f"p:{ident}:{h.rank}") for h in hits]]
+    nav = [button(f"📰 Article {hits[0].rank}", callback_data=f"a:{ident}:{hits[0].rank}")]
+    if shown.page > 0:
+        nav.insert(0, button("◀ Back", callback_data=f"m:{ident}:{shown.page - 1}"))
+    if shown.page + 1 < page_count(shown.answer.hits, snippets):
+        nav.append(button("More results ▶", callback_data=f"m:{ident}:{shown.page + 1}"))
+    rows.append(nav)
+    rows.append([button("👍" + (" ✓" if shown.vote == "up" else ""), callback_data=f"f:{ident}:u"),
+                 button("👎" + (" ✓" if shown.vote == "down" else ""), callback_data=f"f:{ident}:d")])
+    return InlineKeyboardMarkup(rows)
+
+
+async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Handle a press on one of the answer's buttons."""
+    qa = context.application.bot_data["qabot"]
+    query = update.callback_query
+    chat_id = query.message.chat.id if query.message else None
+    if not qa.access.allows(query.from_user.id, chat_id):
+        log.info("refused button user=%s chat=%s", query.from_user.id, chat_id)
+        await query.answer(REFUSAL.format(user=query.from_user.id), show_alert=True)
+        return
+    parsed = parse_callback(query.data)
+    shown = qa.store.get(parsed.ident, chat_id) if parsed else None
+    if shown is None:
+        log.info("stale or unknown button data from user=%s", query.from_user.id)
+        await query.answer("This answer has expired; please ask again.", show_alert=True)
+        return
+    await ACTIONS[parsed.verb](query, context, parsed, shown)
+
+
+async def more(query, context, parsed: Callback, shown: Shown) -> None:
+    """Show another page of results in the same message."""
+    snippets = context.application.bot_data["qabot"].settings.snippets
+    page = int(parsed.arg or 0) if (parsed.arg or "0").isdigit() else -1
+    if not 0 <= page < page_count(shown.answer.hits, snippets):
+        await query.answer("No such page.", show_alert=True)
+        return
+    await query.answer()
+    if page == shown.page:  # a double tap: the message already shows it
+        return
+    shown.page = page
+    pieces = split_html(answer_html(shown.answer, page, snippets))
+    text = pieces[-1] if page == 0 else pieces[0]  # a split first page: its keyboard is under the last piece
+    await edit(query.edit_message_text(text, parse_mode=ParseMode.HTML, disable_web_page_preview=True,
+                                       reply_markup=answer_keyboard(parsed.ident, shown, snippets)))
+
+
+def cited_hit(parsed: Callback, shown: Shown):
+    rank = int(parsed.arg) if (parsed.arg or "").isdigit() else 0
+    return shown.answer.hits[rank - 1] if 1 <= rank <= len(shown.answer.hits) else None
+
+
+async def paragraph(query, context, parsed: Callback, shown: Shown) -> None:
+    """Send the whole paragraph a cited passage comes from."""
+    hit = cited_hit(parsed, shown)
+    if hit is None:
+        await query.answer("No such passage.", show_alert=True)
+        return
+    await query.answer()
+    text = paragraph_html(hit, context.application.bot_data["qabot"].answerer.paragraph(hit))
+    keyboard = InlineKeyboardMarkup([[InlineKeyboardButton("📰 Whole article", callback_data=f"a:{parsed.ident}:{hit.rank}")]])
+    await send_pieces(query, context, split_html(text), keyboard)
+
+
+async def article(query, context, parsed: Callback, shown: Shown) -> None:
+    """Send the whole article a cited passage comes from, in as many messages as it takes."""
+    hit = cited_hit(parsed, shown)
+    if hit is None:
+        await query.answer("No such passage.", show_alert=True)
+        return
+    await query.answer()
+    pieces = split_html(article_html(hit, context.application.bot_data["qabot"].answerer.article_text(hit)))
+    if len(pieces) > MAX_ARTICLE_MESSAGES:
+        pieces = pieces[:MAX_ARTICLE_MESSAGES] + [f"(… {len(pieces) - MAX_ARTICLE_MESSAGES} more messages' worth of "
+                                                  f"this article left out; see {hit.source})"]
+    await send_pieces(query, context, pieces, None)
+
+
+async def send_pieces(query, context, pieces: list[str], keyboard) -> None:
+    chat_id = query.message.chat.id
+    thread = getattr(query.message, "message_thread_id", None)
+    for i, piece in enumerate(pieces):
+        await context.bot.send_message(chat_id, piece, parse_mode=ParseMode.HTML, message_thread_id=thread,
+                                       disable_web_page_preview=True,
+                                       reply_markup=keyboard if i == len(pieces) - 1 else None)
+
+
+async def feedback(query, context, parsed: Callback, shown: Shown) -> None:
+    """Record 👍/👎 with the question and the passages the message shows."""
+    qa = context.application.bot_data["qabot"]
+    vote = VOTES.get(parsed.arg or "")
+    if vote is None:
+        await query.answer("Unknown vote.", show_alert=True)
+        return
+    if vote == shown.vote:
+        await query.answer("Already noted, thanks!")
+        return
+    shown.vote = vote
+    qa.feedback.record(shown, vote, page_hits(shown.answer.hits, shown.page, qa.settings.snippets))
+    log.info("feedback vote=%s chat=%s", vote, shown.chat_id)
+    await query.answer("Thanks for the feedback!")
+    await edit(query.edit_message_reply_markup(answer_keyboard(parsed.ident, shown, qa.settings.snippets)))
+
+
+async def edit(call) -> None:
+    """Await an edit; a message that is already as asked is fine."""
+    try:
+        await call
+    except BadRequest as exc:
+        if "not modified" not in str(exc).lower():
+            raise
+
+
+ACTIONS = {"m": more, "p": paragraph, "a": article, "f": feedback}

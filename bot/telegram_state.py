@@ -1,0 +1,104 @@
+"""Server-side state behind the buttons, per-chat follow-up history, and the feedback log.
+
+Callback data carries only a short random id and a verb (Telegram allows 64 bytes);
+the answer it refers to stays here, so forged data can name nothing it was not shown.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import re
+import secrets
+import time
+from collections import OrderedDict, defaultdict, deque
+from dataclasses import dataclass
+from pathlib import Path
+from typing import NamedTuple, Sequence
+
+from .answering import Answer
+
+log = logging.getLogger("qabot.telegram")
+
+# verb:answer-id[:number]: m more (page), p paragraph, a article, f feedback (u/d)
+CALLBACK = re.compile(r"(?P<verb>[mpaf]):(?P<id>[A-Za-z0-9_-]{8})(?::(?P<arg>[0-9]{1,2}|u|d))?")
+
+
+class Callback(NamedTuple):
+    verb: str
+    ident: str
+    arg: str | None
+
+
+def parse_callback(data: str | None) -> Callback | None:
+    """The parts of callback data this bot wrote, or None for anything else."""
+    match = CALLBACK.fullmatch(data or "")
+    return Callback(match["verb"], match["id"], match["arg"]) if match else None
+
+
+@dataclass
+class Shown:
+    """An answer the bot sent, as the buttons under it need it."""
+    chat_id: int
+    answer: Answer
+    context: tuple[str, ...]
+    page: int = 0
+    vote: str | None = None
+
+
+class AnswerStore:
+    """The last ``size`` answers by short random id; older ones expire."""
+
+    def __init__(self, size: int = 2000):
+        self.size = size
+        self.items: OrderedDict[str, Shown] = OrderedDict()
+
+    def add(self, shown: Shown) -> str:
+        ident = secrets.token_urlsafe(6)  # 8 characters of [A-Za-z0-9_-]
+        self.items[ident] = shown
+        while len(self.items) > self.size:
+            self.items.popitem(last=False)
+        return ident
+
+    def get(self, ident: str, chat_id: int | None) -> Shown | None:
+        """The answer shown in ``chat_id`` under ``ident``; None if unknown, expired or elsewhere."""
+        shown = self.items.get(ident)
+        return shown if shown is not None and shown.chat_id == chat_id else None
+
+
+class History:
+    """The last few questions per chat, oldest first, for follow-ups."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self.chats: dict[int, deque[str]] = defaultdict(lambda: deque(maxlen=max(size, 1)))
+
+    def context(self, chat_id: int) -> tuple[str, ...]:
+        return tuple(self.chats[chat_id]) if self.size else ()
+
+    def add(self, chat_id: int, question: str) -> None:
+        if self.size:
+            self.chats[chat_id].append(question)
+
+    def reset(self, chat_id: int) -> None:
+        self.chats.pop(chat_id, None)
+
+
+class FeedbackLog:
+    """Appends one JSON line per 👍/👎: the question and the cited passages' ids."""
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    def record(self, shown: Shown, vote: str, cited: Sequence) -> None:
+        entry = {"time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "vote": vote,
+                 "question": shown.answer.question, "context": list(shown.context),
+                 "answered": shown.answer.answered,
+                 "passages": [{"article_id": h.passage.article_id, "paragraph": h.passage.paragraph,
+                               "part": h.passage.part, "rank": h.rank} for h in cited]}
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with self.path.open("a", encoding="utf-8") as f:
+                f.write(json.dumps(entry, ensure_ascii=False) + "\n")
+        except OSError as exc:
+            log.warning("cannot write feedback to %s: %s; set telegram.feedback_log to a writable file",
+                        self.path, exc)
