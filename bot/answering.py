@@ -13,6 +13,13 @@ from retrieval import Hit, SearchResult, Searcher
 from retrieval.errors import QuestionError
 
 NOT_COVERED = "The articles don't seem to cover this. The closest passages:"
+NO_HITS = "The articles don't say anything about this."
+CANT_SEARCH = "Can't search that:"  # followed by the reason the question could not be searched
+
+
+def cut_notice(length: int) -> str:
+    """The note shown when a long question was cut to its first ``length`` characters."""
+    return f"(question cut to its first {length} characters)"
 
 
 @dataclass(frozen=True)
@@ -82,6 +89,10 @@ class Answerer:
     def article_text(self, hit: Hit) -> str:
         return self.searcher.articles[hit.passage.article_id].text
 
+    def warm_up(self) -> None:
+        """Load the analyzer's tokenizers (jieba takes about a second) before the first question needs them."""
+        self.searcher.analyzer.terms("预热 warm up")
+
     @property
     def article_count(self) -> int:
         return len(self.searcher.articles)
@@ -101,12 +112,12 @@ def paragraph_of(text: str, offset: int) -> str:
 def plain_text(answer: Answer, snippets: int = 3) -> str:
     """The readable answer for a terminal without colour: best passage quoted, then short cited lines."""
     if answer.problem:
-        return f"Can't search that: {answer.problem}"
+        return f"{CANT_SEARCH} {answer.problem}"
     lines = []
     if answer.result and answer.result.truncated:
-        lines.append(f"(question cut to its first {len(answer.result.question)} characters)")
+        lines.append(cut_notice(len(answer.result.question)))
     if not answer.hits:
-        return "\n".join(lines + ["The articles don't say anything about this."])
+        return "\n".join(lines + [NO_HITS])
     if not answer.answered:
         lines.append(NOT_COVERED)
     best, rest = answer.hits[0], answer.hits[1:1 + snippets]

@@ -1,11 +1,13 @@
 """The ``qabot`` command: ask, batch, eval, index, repl, telegram.
 
-Library errors (``RetrievalError``) and config errors become ``Error: …`` on
-stderr and exit status 1; nothing else here prints tracebacks for bad input.
+Library errors (``RetrievalError``), config errors and ``CliError`` (a file given on
+the command line that cannot be read or written) become ``Error: …`` on stderr and
+exit status 1; nothing else here prints tracebacks for bad input.
 """
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import sys
 import time
@@ -19,10 +21,13 @@ EPILOG = "Examples:\n  qabot ask \"商汤在哪里成立了智慧医疗实验室
 
 
 def common(parser: argparse.ArgumentParser, top: bool) -> None:
-    # on subcommands the default is SUPPRESS, so `qabot --config X ask` is not reset by the subparser
-    default = None if top else argparse.SUPPRESS
-    parser.add_argument("--config", metavar="FILE", default=default, help="settings file (default: the project's config.yaml)")
-    parser.add_argument("--corpus", metavar="PATH", action="append", default=default,
+    # A subcommand's options go to their own dests (main() merges them): argparse copies the
+    # subparser's namespace over the top-level one, so a shared dest would drop `qabot --corpus A`
+    # from `qabot --corpus A index --corpus B`.
+    prefix = "" if top else "sub_"
+    parser.add_argument("--config", metavar="FILE", dest=f"{prefix}config",
+                        help="settings file (default: the project's config.yaml)")
+    parser.add_argument("--corpus", metavar="PATH", action="append", dest=f"{prefix}corpus",
                         help="article file or folder; repeat for several (default: corpus in config)")
 
 
@@ -59,12 +64,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
+class CliError(Exception):
+    """A file the command was given cannot be read or written."""
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """Parsed arguments; --corpus before and after the subcommand add up, the later --config wins."""
     args = build_parser().parse_args(argv)
+    args.corpus = (args.corpus or []) + (args.sub_corpus or []) or None
+    args.config = args.sub_config or args.config
+    del args.sub_corpus, args.sub_config
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
     try:
         settings = load_settings(args.config)
         return COMMANDS[args.command](args, settings)
-    except (RetrievalError, ConfigError) as exc:
+    except (RetrievalError, ConfigError, CliError) as exc:
         print(f"Error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
@@ -109,19 +127,11 @@ def cmd_ask(args, settings: Settings) -> int:
 
 
 def cmd_batch(args, settings: Settings) -> int:
-    from .batch import read_items, run_batch
+    from .batch import run_batch
 
-    jsonl = args.questions.endswith(".jsonl")
-    if args.questions == "-":
-        items = list(read_items(sys.stdin, "<stdin>", jsonl=peek_jsonl(sys.stdin)))
-    else:
-        try:
-            with open(args.questions, encoding="utf-8") as f:
-                items = list(read_items(f, args.questions, jsonl))
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"cannot read questions file {args.questions}: {exc}; give a UTF-8 .jsonl or text file") from None
+    items = read_questions(args.questions)
     answerer = answerer_for(args, settings)
-    out = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout
+    out = open_output(args.output) if args.output else sys.stdout
     try:
         answered, errors = run_batch(answerer, items, out, args.k)
     finally:
@@ -131,26 +141,43 @@ def cmd_batch(args, settings: Settings) -> int:
     return 0
 
 
-def peek_jsonl(stream) -> bool:
-    """stdin is JSONL when its first non-blank character is '{' (it is read into memory first)."""
-    import io
+def read_questions(name: str) -> list:
+    """The batch items from a file, or from stdin for ``-`` (JSONL when its first non-blank character is '{')."""
+    from .batch import read_items
 
-    data = stream.read()
-    sys.stdin = io.StringIO(data)
-    return data.lstrip().startswith("{")
+    if name == "-":
+        text = sys.stdin.read()  # read once: the format is decided from the text, then its lines are parsed
+        return list(read_items(io.StringIO(text), "<stdin>", jsonl=text.lstrip("\ufeff").lstrip().startswith("{")))
+    try:
+        with open(name, encoding="utf-8") as f:
+            return list(read_items(f, name, name.endswith(".jsonl")))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CliError(f"cannot read questions file {name}: {exc}; give a UTF-8 .jsonl or text file") from None
+
+
+def open_output(name: str):
+    """``name`` opened for writing, before any question is answered."""
+    try:
+        return open(name, "w", encoding="utf-8")
+    except OSError as exc:
+        raise CliError(f"cannot write {name}: {exc.strerror or exc}; check the folder exists and is writable") from None
 
 
 def cmd_eval(args, settings: Settings) -> int:
-    from .evaluation import format_table, read_gold, tally_by_kind
+    from .evaluation import GoldError, format_table, read_gold, tally_by_kind
 
     gold = Path(args.gold)
     if not gold.exists():
         raise ConfigError(f"gold file not found: {gold}")
     sibling = gold.with_name(gold.name.replace(".gold.jsonl", ".corpus.jsonl"))
     paths = None if args.corpus or sibling == gold or not sibling.exists() else [sibling]
+    try:
+        items = list(read_gold(gold))  # before indexing: a bad gold file fails fast
+    except GoldError as exc:
+        raise CliError(str(exc)) from None
     answerer = answerer_for(args, settings, paths)
     tallies = tally_by_kind()
-    for _, item in read_gold(gold):
+    for _, item in items:
         if isinstance(item, str):
             print(f"Warning: {item}", file=sys.stderr)
             continue

@@ -80,20 +80,39 @@ class Tally:
                 "top3_len": round(sum(self.lengths) / len(self.lengths), 1) if self.lengths else 0}
 
 
+class GoldError(Exception):
+    """The gold file cannot be opened or is not UTF-8 text."""
+
+
+def gold_text(path: Path) -> str:
+    """The gold file's text (a BOM dropped); ``GoldError`` naming the fix when it can't be read."""
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise GoldError(f"cannot open gold file {path}: {exc.strerror or exc}") from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise GoldError(f"gold file {path} is not UTF-8 (line {line}); convert it "
+                        f"(iconv -f GB18030 -t UTF-8 {path} > fixed.gold.jsonl)") from None
+
+
 def read_gold(path: Path) -> Iterable[tuple[int, dict | str]]:
-    """(line number, gold record) pairs; a bad line yields an error message instead."""
-    with open(path, encoding="utf-8-sig") as f:
-        for number, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                item = json.loads(line)
-                if not isinstance(item, dict) or not isinstance(item.get("question"), str):
-                    raise ValueError('expected {"question", "gold"}')
-            except ValueError as exc:
-                yield number, f"{path}:{number}: {exc}; line skipped"
-                continue
-            yield number, item
+    """(line number, gold record) pairs; a bad line yields an error message instead.
+
+    Raises ``GoldError`` (on first iteration) when the file can't be opened or isn't UTF-8."""
+    for number, line in enumerate(gold_text(path).split("\n"), 1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+            if not isinstance(item, dict) or not isinstance(item.get("question"), str):
+                raise ValueError('expected {"question", "gold"}')
+        except ValueError as exc:
+            yield number, f"{path}:{number}: {exc}; line skipped"
+            continue
+        yield number, item
 
 
 def format_table(rows: dict[str, dict]) -> str:

@@ -215,16 +215,13 @@ def run_repl(answerer: Answerer, settings: Settings, plain: bool = False) -> int
 
 def warm_up(answerer: Answerer) -> None:
     """Load the tokenizers (jieba takes about a second) in the background while the first question is typed."""
-    analyzer = getattr(getattr(answerer, "searcher", None), "analyzer", None)
-
     def load() -> None:
         try:
-            analyzer.terms("商汤 warm-up")
+            answerer.warm_up()
         except Exception:  # the first question will meet, and report, the same problem
             pass
 
-    if analyzer is not None:
-        threading.Thread(target=load, name="qabot-warm-up", daemon=True).start()
+    threading.Thread(target=load, name="qabot-warm-up", daemon=True).start()
 
 
 def run_plain(session: Session, greeting: str, stdin: IO[str], stdout: IO[str]) -> int:

@@ -15,9 +15,8 @@ from typing import Callable, Sequence
 
 from retrieval import Hit
 
-from .answering import Answer, NOT_COVERED, citation, mark
+from .answering import CANT_SEARCH, NO_HITS, NOT_COVERED, Answer, citation, cut_notice, mark
 
-NO_HITS = "The articles don't say anything about this."
 # Kinsoku: these never start a line, these never end one.
 NO_START = set("，。、；：！？）」』”’》〉】…,.;:!?)]}%·")
 NO_END = set("（「『“‘《〈【([{")
@@ -188,10 +187,10 @@ def render_answer(answer: Answer, k: int, fmt: Format) -> str:
     """What a question gets: the best passage quoted, then up to ``k - 1`` short cited lines."""
     paint = fmt.style.paint
     if answer.problem:
-        return "\n".join(block("", f"Can't search that: {answer.problem}", fmt, "problem"))
+        return "\n".join(block("", f"{CANT_SEARCH} {answer.problem}", fmt, "problem"))
     lines = []
     if answer.result and answer.result.truncated:
-        lines += block("", f"(question cut to its first {len(answer.result.question)} characters)", fmt, "note")
+        lines += block("", cut_notice(len(answer.result.question)), fmt, "note")
     if not answer.hits:
         return "\n".join(lines + [paint("note", NO_HITS)])
     if not answer.answered:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Iterable, Iterator
 
@@ -50,8 +50,10 @@ def load_corpus(paths: Iterable[str | os.PathLike]) -> Corpus:
     problems: list[LoadProblem] = []
     files = list(corpus_files(paths, problems))
     seen: dict[str, str] = {}
+    ids: dict[str, str] = {}  # article id -> source of the article that has it
+    explicit: set[str] = set()  # ids given by a JSONL "id" field
     for path, name in files:
-        for item in load_file(path, name):
+        for item in load_file(path, name, explicit):
             if isinstance(item, LoadProblem):
                 problems.append(item)
                 continue
@@ -60,6 +62,9 @@ def load_corpus(paths: Iterable[str | os.PathLike]) -> Corpus:
                 problems.append(LoadProblem(item.source, 0, f"duplicate of {seen[digest]}; skipped"))
                 continue
             seen[digest] = item.source
+            if item.id in ids:
+                item = unique_id(item, ids, explicit, path, problems)
+            ids[item.id] = item.source
             articles.append(item)
     if not articles:
         detail = "; ".join(str(p) for p in problems[:3])
@@ -69,6 +74,22 @@ def load_corpus(paths: Iterable[str | os.PathLike]) -> Corpus:
             + ". Give TSV (title<TAB>body), JSONL ({\"title\", \"text\"}) or .txt/.md files."
         )
     return Corpus(articles, problems, [path for path, _ in files])
+
+
+def unique_id(article: Article, ids: dict[str, str], explicit: set[str], path: Path,
+              problems: list[LoadProblem]) -> Article:
+    """``article`` with ``#2``, ``#3``… added to an id already in use (the index keys articles by id).
+
+    Default ids (``name:line``) collide when two corpus folders hold files of the same
+    relative name: renamed silently. A collision of an explicit JSONL ``id`` is reported."""
+    number = 2
+    while f"{article.id}#{number}" in ids:
+        number += 1
+    new = f"{article.id}#{number}"
+    if article.id in explicit:
+        problems.append(LoadProblem(str(path), 0, f'id "{article.id}" of {article.source} is already used by '
+                                    f'{ids[article.id]}; loaded as "{new}" (give each article its own id)'))
+    return replace(article, id=new)
 
 
 def corpus_files(paths: Iterable[str | os.PathLike], problems: list[LoadProblem]) -> Iterator[tuple[Path, str]]:
@@ -94,8 +115,11 @@ def corpus_files(paths: Iterable[str | os.PathLike], problems: list[LoadProblem]
                     yield Path(root) / name, os.path.relpath(Path(root) / name, path.parent)
 
 
-def load_file(path: Path, name: str | None = None) -> Iterator[Article | LoadProblem]:
-    """Articles (or problems) from one file, by its format; ``name`` is what citations show."""
+def load_file(path: Path, name: str | None = None,
+              explicit: set[str] | None = None) -> Iterator[Article | LoadProblem]:
+    """Articles (or problems) from one file, by its format; ``name`` is what citations show.
+
+    Ids that come from a JSONL ``"id"`` field are added to ``explicit`` when it is given."""
     name = name or path.name
     try:
         data = path.read_bytes()
@@ -111,7 +135,7 @@ def load_file(path: Path, name: str | None = None) -> Iterator[Article | LoadPro
         return
     suffix = path.suffix.lower()
     if suffix == ".jsonl":
-        yield from jsonl_articles(path, name, text)
+        yield from jsonl_articles(path, name, text, explicit)
     elif suffix == ".tsv" or (suffix == ".txt" and looks_like_tsv(text)):
         yield from tsv_articles(path, name, text)
     else:
@@ -143,10 +167,18 @@ def gbk_decodes(data: bytes) -> bool:
     return True
 
 
+# A .txt file is TSV when at least TSV_SHARE of its non-empty lines are title<TAB>body: two in
+# three, so one broken line among three seed lines is reported, not loaded as one plain article.
+TSV_SHARE = (2, 3)
+
+
 def looks_like_tsv(text: str) -> bool:
-    """A .txt file is seed TSV when every non-empty line has a short title before a TAB."""
+    """A .txt file is seed TSV when most (two in three) non-empty lines have a short title before
+    a TAB, and at least two do (or every line does); tsv_articles reports the lines that don't."""
     lines = [line for line in text.splitlines() if line.strip()]
-    return bool(lines) and all(0 < line.find("\t") <= MAX_TITLE for line in lines)
+    titled = sum(0 < line.find("\t") <= MAX_TITLE for line in lines)
+    part, whole = TSV_SHARE  # whole numbers: no float rounding at the boundary
+    return bool(lines) and titled * whole >= part * len(lines) and (titled >= 2 or titled == len(lines))
 
 
 def tsv_articles(path: Path, name: str, text: str) -> Iterator[Article | LoadProblem]:
@@ -161,7 +193,8 @@ def tsv_articles(path: Path, name: str, text: str) -> Iterator[Article | LoadPro
         yield Article(f"{name}:{number}", title.strip(), f"{name}:{number}", body.strip())
 
 
-def jsonl_articles(path: Path, name: str, text: str) -> Iterator[Article | LoadProblem]:
+def jsonl_articles(path: Path, name: str, text: str,
+                   explicit: set[str] | None = None) -> Iterator[Article | LoadProblem]:
     for number, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
@@ -176,6 +209,8 @@ def jsonl_articles(path: Path, name: str, text: str) -> Iterator[Article | LoadP
         title = str(record.get("title") or "").strip() or f"{path.stem} #{number}"
         source = str(record.get("url") or f"{name}:{number}")
         ident = str(record.get("id") or f"{name}:{number}")
+        if record.get("id") and explicit is not None:
+            explicit.add(ident)
         yield Article(ident, title, source, record["text"].strip())
 
 

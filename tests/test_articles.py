@@ -143,10 +143,6 @@ def test_malformed_tsv_line_is_reported_and_skipped(tmp_path):
     assert "TAB" in messages(corpus)[0]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: a seed-style .txt file with one line lacking a TAB is no longer treated as TSV "
-    "(looks_like_tsv needs every line to match) and silently loads as ONE plain article holding "
-    "every line, with no problem reported (retrieval/articles.py looks_like_tsv/load_file)"))
 def test_malformed_line_in_seed_style_txt_is_reported_and_skipped(tmp_path):
     path = tmp_path / "seeds.txt"
     path.write_text("标题一\t正文一。\n坏掉的一行没有制表符\n标题二\t正文二。\n", encoding="utf-8")
@@ -213,6 +209,64 @@ def test_duplicate_articles_are_skipped(tmp_path, tiny_tsv):
     assert len(corpus.problems) == 2
     assert all("duplicate of tiny.txt:" in str(p) for p in corpus.problems)
     assert {p.path for p in corpus.problems} == {"copy.tsv:1", "copy.tsv:2"}
+
+
+def test_explicit_duplicate_ids_keep_both_articles_and_are_reported(tmp_path):
+    a = write_jsonl(tmp_path / "a.jsonl", [{"id": "7", "title": "甲", "text": "第一篇。"},
+                                           {"id": "7", "title": "乙", "text": "第二篇。"}])
+    b = write_jsonl(tmp_path / "b.jsonl", [{"id": "7", "title": "丙", "text": "第三篇。"}])
+    corpus = load_corpus([a, b])
+    assert [(x.id, x.title) for x in corpus.articles] == [("7", "甲"), ("7#2", "乙"), ("7#3", "丙")]
+    assert [(p.path, p.line) for p in corpus.problems] == [(str(a), 0), (str(b), 0)]
+    assert 'id "7" of a.jsonl:2 is already used by a.jsonl:1; loaded as "7#2"' in corpus.problems[0].message
+    assert "b.jsonl:1" in corpus.problems[1].message and '"7#3"' in corpus.problems[1].message
+
+
+def test_default_ids_from_two_folders_with_the_same_file_name_are_made_unique(tmp_path):
+    one, two = tmp_path / "one" / "data", tmp_path / "two" / "data"
+    for folder, text in [(one, "大熊猫生活在四川。"), (two, "咖啡起源于埃塞俄比亚。")]:
+        folder.mkdir(parents=True)
+        write_jsonl(folder / "x.jsonl", [{"title": "标题", "text": text}])
+        (folder / "y.tsv").write_text(f"题目\t{text}\n", encoding="utf-8")
+    corpus = load_corpus([one, two])
+    assert [a.id for a in corpus.articles] == ["data/x.jsonl:1", "data/y.tsv:1", "data/x.jsonl:1#2", "data/y.tsv:1#2"]
+    assert [a.source for a in corpus.articles] == ["data/x.jsonl:1", "data/y.tsv:1"] * 2  # citations unchanged
+    assert corpus.problems == []  # default ids: renamed silently
+
+
+def test_an_id_that_equals_a_renamed_one_is_made_unique_too(tmp_path):
+    path = write_jsonl(tmp_path / "a.jsonl", [{"id": "k", "text": "一。"}, {"id": "k", "text": "二。"},
+                                               {"id": "k#2", "text": "三。"}])
+    corpus = load_corpus([path])
+    assert [a.id for a in corpus.articles] == ["k", "k#2", "k#2#2"]
+    assert len({a.id for a in corpus.articles}) == 3 and len(corpus.problems) == 2
+
+
+def test_txt_with_a_tab_in_a_minority_of_lines_is_plain_text(tmp_path):
+    path = tmp_path / "essay.txt"
+    path.write_text("一篇文章\n第一段正文。\n表格\t一行\n第三段正文。\n", encoding="utf-8")
+    corpus = load_corpus([path])
+    assert only(corpus).title == "一篇文章" and "表格\t一行" in only(corpus).text
+    assert corpus.problems == []
+
+
+def test_txt_with_one_tab_line_among_two_is_plain_text(tmp_path):
+    path = tmp_path / "note.txt"
+    path.write_text("标题\t正文。\n没有制表符的一行\n", encoding="utf-8")
+    corpus = load_corpus([path])
+    assert only(corpus).text == "没有制表符的一行" and corpus.problems == []  # one plain article
+
+
+def test_seed_style_txt_lines_without_a_tab_are_each_reported(tmp_path):
+    path = tmp_path / "seeds.txt"
+    lines = [f"标题{i}\t正文{i}。" for i in range(1, 9)]
+    lines[2] = "断行一"
+    lines[6] = "断行二"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    corpus = load_corpus([path])
+    assert len(corpus.articles) == 6
+    assert messages(corpus) == [f"{path}:3: expected title<TAB>body; line skipped",
+                                f"{path}:7: expected title<TAB>body; line skipped"]
 
 
 def test_missing_path_raises_corpus_error(tmp_path):

@@ -187,10 +187,6 @@ def test_batch_output_file(capsys, tmp_path):
     assert "3 questions" in err
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: `qabot batch -` reads nothing: cmd_batch evaluates read_items(sys.stdin, …, "
-    "jsonl=peek_jsonl(sys.stdin)) left to right, so read_items gets the old stdin that "
-    "peek_jsonl has already read to the end (bot/cli.py cmd_batch)"))
 @pytest.mark.parametrize("jsonl", [True, False], ids=["jsonl", "text"])
 def test_batch_from_stdin(capsys, monkeypatch, jsonl):
     data = ("\n".join(json.dumps(r, ensure_ascii=False) for r in BATCH) if jsonl
@@ -203,13 +199,37 @@ def test_batch_from_stdin(capsys, monkeypatch, jsonl):
     assert "3 questions" in err
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: an unwritable -o path raises FileNotFoundError with a traceback instead of "
-    "'Error: …' and exit 1 (bot/cli.py cmd_batch: open(args.output, 'w') is not guarded)"))
 def test_batch_unwritable_output_is_an_error(capsys, tmp_path):
     path = batch_file(tmp_path, [json.dumps(BATCH[0], ensure_ascii=False)])
     code, out, err = run(capsys, "batch", str(path), "-o", str(tmp_path / "no" / "such" / "out.jsonl"))
     assert code == 1 and err.startswith("Error: ")
+
+
+def test_batch_from_stdin_decides_jsonl_by_the_first_non_blank_character(capsys, monkeypatch):
+    stdin = io.StringIO("\n   \n" + json.dumps(BATCH[0], ensure_ascii=False) + "\n")
+    monkeypatch.setattr("sys.stdin", stdin)
+    code, out, _ = run(capsys, "batch", "-")
+    assert code == 0
+    (record,) = records(out)
+    assert record["id"] == "q1" and record["question"] == LAB_QUESTION
+    import sys
+    assert sys.stdin is stdin  # read, not replaced
+
+
+def test_batch_from_empty_stdin(capsys, monkeypatch):
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))
+    code, out, err = run(capsys, "batch", "-")
+    assert code == 0 and out == ""
+    assert "0 questions" in err
+
+
+def test_batch_unwritable_output_names_the_file(capsys, tmp_path):
+    path = batch_file(tmp_path, [json.dumps(BATCH[0], ensure_ascii=False)])
+    target = tmp_path / "no" / "such" / "out.jsonl"
+    code, out, err = run(capsys, "batch", str(path), "-o", str(target))
+    assert code == 1 and out == ""
+    assert err.startswith(f"Error: cannot write {target}: No such file or directory")
+    assert err.count("\n") == 1  # one line, no traceback
 
 
 def test_batch_missing_questions_file(capsys, tmp_path):
@@ -283,14 +303,29 @@ def test_eval_bad_gold_line_is_a_warning(capsys, gold_set):
     assert f"Warning: {gold_set}:5:" in err
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: a gold file that is not UTF-8 raises UnicodeDecodeError with a traceback instead of "
-    "'Error: …' and exit 1 (bot/evaluation.py read_gold opens it; bot/cli.py cmd_eval does not catch it)"))
 def test_eval_gold_file_not_utf8(capsys, tmp_path):
     path = tmp_path / "g.gold.jsonl"
     path.write_bytes('{"question": "商汤", "gold": []}\n'.encode("gbk"))
     code, out, err = run(capsys, "eval", str(path))
     assert code == 1 and err.startswith("Error: ")
+
+
+def test_eval_gold_file_not_utf8_names_the_file_and_the_fix(capsys, tmp_path):
+    path = tmp_path / "g.gold.jsonl"
+    path.write_bytes('{"question": "商汤", "gold": []}\n'.encode("gbk"))
+    code, out, err = run(capsys, "eval", str(path))
+    assert code == 1 and out == ""
+    assert err.startswith(f"Error: gold file {path} is not UTF-8 (line 1); convert it (iconv ")
+    assert err.count("\n") == 1
+
+
+def test_eval_gold_file_that_cannot_be_opened(capsys, tmp_path):
+    folder = tmp_path / "dir.gold.jsonl"
+    folder.mkdir()
+    code, out, err = run(capsys, "eval", str(folder))
+    assert code == 1 and out == ""
+    assert err.startswith(f"Error: cannot open gold file {folder}: ")
+    assert err.count("\n") == 1
 
 
 def test_eval_missing_gold_file(capsys, tmp_path):
@@ -348,13 +383,38 @@ def test_config_before_or_after_the_subcommand(capsys, small_k_config, where):
     assert len(records(out)[0]["passages"]) == 2
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: --corpus given both before and after the subcommand: the subcommand's list replaces "
-    "the top-level one (argparse copies the subparser namespace over it), so the corpora given "
-    "first are silently dropped (bot/cli.py common(): action='append' on both parsers)"))
 def test_corpus_before_and_after_the_subcommand_are_combined(capsys, tiny_corpus, tiny_tsv):
     code, out, _ = run(capsys, "--corpus", str(tiny_corpus), "index", "--corpus", str(tiny_tsv))
     assert code == 0 and ": 5 articles," in out
+
+
+def test_config_after_the_subcommand_wins_over_the_one_before(capsys, small_k_config, tmp_path):
+    other = tmp_path / "big.yaml"
+    other.write_text("search:\n  k: 4\n", encoding="utf-8")
+    code, out, _ = run(capsys, "--config", str(other), "ask", "--json", LAB_QUESTION, "--config", str(small_k_config))
+    assert code == 0
+    assert len(records(out)[0]["passages"]) == 2
+
+
+def test_corpus_only_after_the_subcommand(capsys, tiny_corpus):
+    code, out, _ = run(capsys, "ask", "--json", "大熊猫基地成立于哪一年？", "--corpus", str(tiny_corpus))
+    assert code == 0
+    assert "1987" in records(out)[0]["passages"][0]["text"]
+
+
+def test_same_file_names_in_two_corpus_folders_are_all_indexed(capsys, tmp_path):
+    one, two = tmp_path / "one" / "data", tmp_path / "two" / "data"
+    one.mkdir(parents=True)
+    two.mkdir(parents=True)
+    write_jsonl(one / "a.jsonl", [{"title": "熊猫", "text": "大熊猫生活在四川的竹林里。"}])
+    write_jsonl(two / "a.jsonl", [{"title": "咖啡", "text": "咖啡最早起源于埃塞俄比亚高原。"}])
+    code, out, _ = run(capsys, "--corpus", str(one), "index", "--corpus", str(two))
+    assert code == 0 and ": 2 articles, 2 passages," in out
+    code, out, _ = run(capsys, "--corpus", str(one), "--corpus", str(two), "ask", "--json", "咖啡起源于哪里？")
+    assert code == 0
+    top = records(out)[0]["passages"][0]
+    assert (top["title"], top["source"]) == ("咖啡", "data/a.jsonl:1")
+    assert "埃塞俄比亚" in top["text"]
 
 
 def test_corpus_before_the_subcommand(capsys, tiny_corpus):

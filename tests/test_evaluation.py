@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.answering import Answer, Answerer, citation, plain_text
-from bot.evaluation import Tally, first_hit, format_table, is_hit, read_gold
+from bot.answering import CANT_SEARCH, NO_HITS, Answer, Answerer, citation, cut_notice, plain_text
+from bot.evaluation import GoldError, Tally, first_hit, format_table, is_hit, read_gold
 from retrieval.errors import QuestionError
 
 from conftest import SEEDS
@@ -210,6 +210,50 @@ def test_answerer_and_plain_text(seed_searcher):
     assert off.answered is False and "don't" in plain_text(off)
     bad = answerer.ask("吗？")
     assert bad.problem and bad.record("x")["error"] == bad.problem
+
+
+def test_plain_text_uses_the_shared_notices(seed_searcher):
+    answerer = Answerer(seed_searcher, k=3)
+    bad = answerer.ask("吗？")
+    assert plain_text(bad) == f"{CANT_SEARCH} {bad.problem}"
+    long = answerer.ask("商汤科技智慧医疗实验室" * 200)
+    cut = seed_searcher.settings.max_question
+    assert cut_notice(cut) == f"(question cut to its first {cut} characters)"
+    assert plain_text(long).splitlines()[0] == cut_notice(cut)
+    assert plain_text(Answer("x", None)) == NO_HITS == "The articles don't say anything about this."
+
+
+def test_answerer_warm_up_loads_the_analyzer():
+    calls = []
+
+    class Analyzer:
+        def terms(self, text):
+            calls.append(text)
+            return []
+
+    class Searcher:
+        analyzer = Analyzer()
+
+    Answerer(Searcher()).warm_up()
+    assert calls == ["预热 warm up"]
+
+
+def test_terminal_format_shares_the_answering_notices():
+    from bot import terminal_format
+    from bot.terminal_format import PLAIN, Format, render_answer
+
+    assert terminal_format.NO_HITS is NO_HITS
+    assert render_answer(Answer("x", None), 3, Format(PLAIN)) == NO_HITS
+    assert render_answer(Answer("x", None, "why"), 3, Format(PLAIN)) == f"{CANT_SEARCH} why"
+
+
+def test_read_gold_raises_gold_error_for_unreadable_files(tmp_path):
+    gbk = tmp_path / "g.jsonl"
+    gbk.write_bytes('{"question": "好"}\n{"question": "商汤"}\n'.encode("gbk"))
+    with pytest.raises(GoldError, match=r"is not UTF-8 \(line 1\); convert it \(iconv -f GB18030"):
+        list(read_gold(gbk))
+    with pytest.raises(GoldError, match="cannot open gold file"):
+        list(read_gold(tmp_path / "missing.jsonl"))
 
 
 @pytest.mark.skipif(not SEED_GOLD.exists(), reason="shared eval set not present")

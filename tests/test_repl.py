@@ -329,3 +329,40 @@ def test_control_characters_in_articles_never_reach_the_terminal():
     lines = block("[1] ", "危险\x1b[2J文本\twith tab", Format(COLOUR, lambda: 40), spans=[(0, 2)])
     assert lines == ["[1] \x1b[1;31m危险\x1b[0m [2J文本 with tab"]
     assert shorten("a\x1b\r\nb", 10) == ("a   b", [])
+
+
+def test_warm_up_asks_the_answerer_in_the_background():
+    import threading
+
+    from bot.repl import warm_up
+
+    done = threading.Event()
+
+    class Warm:
+        def warm_up(self):
+            done.set()
+
+    warm_up(Warm())
+    assert done.wait(5)
+
+
+def test_warm_up_failure_is_left_to_the_first_question():
+    import threading
+
+    from bot.repl import warm_up
+
+    class Broken:
+        def warm_up(self):
+            raise RuntimeError("no jieba")
+
+    before = threading.excepthook
+    seen = []
+    threading.excepthook = lambda args: seen.append(args)
+    try:
+        warm_up(Broken())
+        for thread in threading.enumerate():
+            if thread.name == "qabot-warm-up":
+                thread.join(5)
+    finally:
+        threading.excepthook = before
+    assert seen == []

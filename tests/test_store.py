@@ -180,11 +180,6 @@ def test_cached_passages_have_exact_offsets(tiny_corpus, cache):
     assert set(manifest) == {"key", "format"}
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: two JSONL records with the same \"id\" (e.g. two files both numbering from 1) become "
-    "Articles with the same id; Searcher.articles ({a.id: a}, retrieval/search.py) and save()'s "
-    "number = {a.id: i} (retrieval/store.py) collapse them, so the first build cites the wrong "
-    "source and the cached index gives passages the OTHER article's title and a slice of its text"))
 def test_articles_with_the_same_id_in_two_files_stay_apart(tmp_path, cache):
     folder = tmp_path / "dup"
     folder.mkdir()
