@@ -210,8 +210,9 @@ def cmd_repl(args, settings: Settings) -> int:
 
 
 def cmd_telegram(args, settings: Settings) -> int:
-    from .telegram_bot import run_telegram
+    from .telegram_bot import preflight, run_telegram
 
+    preflight(settings)  # a missing token or bad telegram: section fails before indexing
     return run_telegram(answerer_for(args, settings), settings)
 
 

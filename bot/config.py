@@ -24,8 +24,10 @@ class ConfigError(Exception):
 
 @dataclass(frozen=True)
 class PassageSettings:
-    target: int = 160
+    target: int = 200
     max: int = 400
+    overlap: bool = True
+    title_weight: int = 2
 
 
 @dataclass(frozen=True)
@@ -45,7 +47,8 @@ class Settings:
 
     def retrieval(self) -> RetrievalSettings:
         search = SearchSettings(**{f.name: getattr(self.search, f.name) for f in fields(SearchSettings)})
-        return RetrievalSettings(self.analysis, self.bm25, search, self.passages.target, self.passages.max)
+        p = self.passages
+        return RetrievalSettings(self.analysis, self.bm25, search, p.target, p.max, p.overlap, p.title_weight)
 
 
 FRONTEND_SECTIONS = ("telegram", "repl")

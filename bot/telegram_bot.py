@@ -85,12 +85,18 @@ async def post_init(app) -> None:
              qa.answerer.passage_count, qa.corpus)
 
 
-def run_telegram(answerer: Answerer, settings: Settings) -> int:
-    """Run the bot until interrupted (Ctrl-C or SIGTERM); 0 on a clean stop."""
+def preflight(settings: Settings) -> tuple[str, TelegramSettings]:
+    """The token and the telegram settings, checked before the corpus is loaded."""
     tg = telegram_settings(settings.extra.get("telegram"))
     token = os.environ.get("TELEGRAM_BOT_TOKEN", "").strip()
     if not token:
         raise ConfigError(NO_TOKEN)
+    return token, tg
+
+
+def run_telegram(answerer: Answerer, settings: Settings) -> int:
+    """Run the bot until interrupted (Ctrl-C or SIGTERM); 0 on a clean stop."""
+    token, tg = preflight(settings)
     redact = setup_logging(token)
     try:
         serve(build_application(token, answerer, tg, corpus_label(answerer)), tg)

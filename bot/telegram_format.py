@@ -115,11 +115,16 @@ def split_html(html: str, limit: int = LIMIT) -> list[str]:
         tag = TAG.match(token)
         closes = bool(tag and tag.group(1))
         after = stack[:-1] if closes else stack + [token] if tag else stack
-        if not closes and chunk and size + units(token) + units(closing(after)) > limit:
+        # cut until the token fits: text carried over from a cut at an earlier break may
+        # itself still be too long with the reopened tags around it
+        while not closes and visible("".join(chunk)) and size + units(token) + units(closing(after)) > limit:
             cut, cut_stack = best_break(breaks, len(chunk), stack)
             pieces.append("".join(chunk[:cut]) + closing(cut_stack))
-            chunk = list(cut_stack) + lstrip_tokens(chunk[cut:])
-            size, breaks = sum(map(units, chunk)), []
+            rest = lstrip_tokens(chunk[cut:])
+            shift = len(cut_stack) - cut - (len(chunk) - cut - len(rest))
+            chunk = list(cut_stack) + rest
+            size = sum(map(units, chunk))
+            breaks = [(i + shift, at) for i, at in breaks if len(cut_stack) < i + shift <= len(chunk)]
         chunk.append(token)
         size += units(token)
         stack = after

@@ -35,9 +35,11 @@ class AnalysisSettings:
     bigrams: bool = True
     stem: bool = True
     user_dict: str | None = None
+    hmm: bool = False  # jieba's HMM guesses new words ("钱会"); bigrams already catch unknown words
 
     def key(self) -> dict:
-        return {"bigrams": self.bigrams, "stem": self.stem, "user_dict": self.user_dict, "version": 3}
+        return {"bigrams": self.bigrams, "stem": self.stem, "user_dict": self.user_dict, "hmm": self.hmm,
+                "version": 4}
 
 
 class Analyzer:
@@ -96,36 +98,40 @@ class Analyzer:
         for match in TOKEN.finditer(norm):
             start = match.start()
             if match.lastgroup == "han":
-                out.extend(t for t in self.han_tokens(match.group(), start) if t.term not in stop)
+                out.extend(self.han_tokens(match.group(), start))
             elif match.lastgroup == "num":
                 out.append(Token(match.group().replace(",", ""), start, match.end()))
             else:
                 out.extend(t for t in self.word_tokens(match.group(), start) if t.term not in stop)
         return out
 
+    def is_stop(self, term: str) -> bool:
+        """Stopwords, and every word that starts with 哪 (哪一年, 哪国): they ask, they don't say."""
+        return term in self.stopwords or term.startswith("哪")
+
     def terms(self, text: str) -> list[str]:
         return [t.term for t in self.tokens(text)]
 
     def han_tokens(self, run: str, offset: int) -> list[Token]:
-        out = [Token(w, offset + s, offset + e) for w, s, e in self.jieba.tokenize(run, mode="search")]
-        if self.settings.bigrams:
-            out += self.bigrams(run, offset)
-        return out
-
-    def bigrams(self, run: str, offset: int) -> list[Token]:
-        """Han-character bigrams of the stretches between stopwords (什么问题 gives no 么问)."""
+        """jieba's search-mode words and the bigrams of a Han run, none inside a stopword:
+        哪一年 is a question word, so neither 一年 nor ·一年 may come out of it."""
         keep = [True] * len(run)
-        for word, s, e in self.jieba.tokenize(run):
-            if word in self.stopwords:
+        for word, s, e in self.jieba.tokenize(run, HMM=self.settings.hmm):
+            if self.is_stop(word):
                 keep[s:e] = [False] * (e - s)
-        return [
-            Token(BIGRAM + run[i:i + 2], offset + i, offset + i + 2)
-            for i in range(len(run) - 1) if keep[i] and keep[i + 1]
-        ]
+        out = [Token(w, offset + s, offset + e)
+               for w, s, e in self.jieba.tokenize(run, mode="search", HMM=self.settings.hmm)
+               if any(keep[s:e]) and not self.is_stop(w)]
+        if self.settings.bigrams:
+            out += [Token(BIGRAM + run[i:i + 2], offset + i, offset + i + 2)
+                    for i in range(len(run) - 1) if keep[i] and keep[i + 1]]
+        return out
 
     def word_tokens(self, word: str, offset: int) -> list[Token]:
         """An identifier gives its parts and, when it has several, the parts joined (RoI-Align → roialign)."""
         parts = [(m.group(), m.start(), m.end()) for m in re.finditer(r"[a-z]+|\d+(?:\.\d+)?", word)]
+        if len(parts) == 1 and parts[0][0] in self.stopwords:
+            return []  # checked before stemming: "does" would stem to "doe" and slip through
         out = [Token(self.stem(p), offset + s, offset + e) for p, s, e in parts]
         if len(parts) > 1:
             out.append(Token("".join(p for p, _, _ in parts), offset, offset + len(word)))

@@ -22,8 +22,8 @@ ARRAYS = ("indptr", "docs", "impacts", "df", "doc_len")
 
 @dataclass(frozen=True)
 class BM25Settings:
-    k1: float = 1.2
-    b: float = 0.75
+    k1: float = 0.9
+    b: float = 0.4
 
 
 class BM25Index:
@@ -84,9 +84,11 @@ class BM25Index:
         k = min(k, self.size)
         if k <= 0:
             return []
-        # argpartition is linear; sorting only the k winners keeps top-k cheap on big indexes
-        best = np.argpartition(-scores, k - 1)[:k]
-        best = best[np.lexsort((best, -scores[best]))]
+        # argpartition is linear; sorting only the winners keeps top-k cheap on big indexes.
+        # Every passage tied with the k-th score is kept, so ties break by passage order.
+        kth = scores[np.argpartition(-scores, k - 1)[k - 1]]
+        best = np.flatnonzero(scores >= kth)
+        best = best[np.lexsort((best, -scores[best]))][:k]
         return [(int(i), float(scores[i])) for i in best if scores[i] > 0]
 
     def save(self, folder: Path) -> None:
@@ -104,7 +106,7 @@ class BM25Index:
             meta = json.loads((folder / "bm25.json").read_text(encoding="utf-8"))
             terms = json.loads((folder / "vocab.json").read_text(encoding="utf-8"))
             arrays = {n: np.load(folder / f"{n}.npy", mmap_mode="r", allow_pickle=False) for n in ARRAYS}
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, EOFError, KeyError) as exc:
             raise IndexStoreError(f"index in {folder} is unreadable ({exc}); run `qabot index` to rebuild it") from exc
         if len(terms) + 1 != len(arrays["indptr"]) or meta["size"] != len(arrays["doc_len"]):
             raise IndexStoreError(f"index in {folder} is inconsistent; run `qabot index` to rebuild it")

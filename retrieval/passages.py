@@ -29,19 +29,27 @@ class Passage:
     text: str
 
 
-def split_articles(articles: Iterable[Article], target: int = 160, hard_max: int = 400) -> list[Passage]:
+def split_articles(articles: Iterable[Article], target: int = 160, hard_max: int = 400,
+                   overlap: bool = False) -> list[Passage]:
     """All passages of ``articles`` in order."""
-    return [p for article in articles for p in split_article(article, target, hard_max)]
+    return [p for article in articles for p in split_article(article, target, hard_max, overlap)]
 
 
-def split_article(article: Article, target: int = 160, hard_max: int = 400) -> Iterator[Passage]:
-    """Passages of one article: paragraphs at line breaks, long ones packed from sentences."""
+def split_article(article: Article, target: int = 160, hard_max: int = 400,
+                  overlap: bool = False) -> Iterator[Passage]:
+    """Passages of one article: paragraphs at line breaks, long ones packed from sentences.
+
+    With ``overlap`` a passage starts at every sentence (a sliding window of whole
+    sentences), so an answer's sentence always shares a passage with the sentences
+    after it; search then keeps only the best of overlapping passages.
+    """
     number = 0
     for match in PARAGRAPH.finditer(article.text):
         if not match.group().strip():
             continue
         number += 1
-        spans = pack(sentences(article.text, match.start(), match.end(), hard_max), target)
+        spans = sentences(article.text, match.start(), match.end(), hard_max)
+        spans = windows(spans, target) if overlap else pack(spans, target)
         for part, (start, end) in enumerate(spans, 1):
             yield Passage(article.id, article.title, number, part, start, end, article.text[start:end])
 
@@ -92,6 +100,18 @@ def pack(spans: list[tuple[int, int]], target: int) -> list[tuple[int, int]]:
         else:
             packed.append((s, e))
     return packed
+
+
+def windows(spans: list[tuple[int, int]], target: int) -> list[tuple[int, int]]:
+    """One window per sentence: it and the sentences after it, within ``target`` characters."""
+    out = []
+    for i, (start, end) in enumerate(spans):
+        for _, later_end in spans[i + 1:]:
+            if later_end - start > target:
+                break
+            end = later_end
+        out.append((start, end))
+    return out
 
 
 def trim(text: str, start: int, end: int) -> tuple[int, int]:

@@ -6,6 +6,7 @@ covers enough of the question to count as an answer.
 """
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass
 from typing import NamedTuple, Sequence
 
@@ -13,15 +14,17 @@ from .analysis import BIGRAM, Analyzer
 from .articles import Article
 from .errors import QuestionError
 from .index import BM25Index
-from .passages import Passage
+from .passages import SENTENCE_END, Passage
 
 
 @dataclass(frozen=True)
 class SearchSettings:
     bigram_weight: float = 0.5  # Han bigrams are a recall net: they count, at reduced weight
     context_weight: float = 0.3  # terms of earlier turns, for follow-ups
-    min_coverage: float = 0.5  # share of the question's weight the best passage must hold
+    min_coverage: float = 0.25  # share of the question's weight the best passage must hold
     max_question: int = 1000  # characters searched; the rest is cut
+    candidates: int = 30  # BM25's best this many are re-ranked by their best sentence
+    sentence_weight: float = 0.25  # weight of the best sentence's matched terms in the re-rank
 
 
 class Hit(NamedTuple):
@@ -52,6 +55,7 @@ class Searcher:
         self.analyzer = analyzer
         self.settings = settings
         self.token_cache: dict[int, list] = {}
+        self.title_terms: dict[str, frozenset[str]] = {}
 
     def weights(self, text: str, scale: float = 1.0) -> dict[str, float]:
         out: dict[str, float] = {}
@@ -80,10 +84,58 @@ class Searcher:
                 f"nothing to search for in {question.strip()[:40]!r}: it has only question words, "
                 "stopwords or punctuation; ask with the words you want found"
             )
-        ranked = self.index.top(merged, k)
-        hits = [self.hit(rank, doc, score, own) for rank, (doc, score) in enumerate(ranked, 1)]
-        coverage = self.coverage(hits[0].matched, own) if hits else 0.0
+        hits = [self.hit(rank, doc, score, merged) for rank, (doc, score) in enumerate(self.best(merged, k), 1)]
+        coverage = self.follow_up_coverage(hits[0], own, merged) if hits else 0.0
         return SearchResult(question, hits, coverage >= self.settings.min_coverage, coverage, truncated)
+
+    def best(self, weights: dict[str, float], k: int) -> list[tuple[int, float]]:
+        """The ``k`` best passages, no two overlapping: BM25's top candidates re-ranked, then
+        the pool widened while overlapping windows of one paragraph crowd out the rest."""
+        n = self.settings.candidates
+        pool = max(k * 3, n)
+        while True:
+            ranked = self.index.top(weights, pool)
+            chosen = distinct(self.rerank(ranked[:n], weights) + ranked[n:], self.passages, k)
+            if len(chosen) >= k or len(ranked) < pool:
+                return chosen
+            pool *= 4
+
+    def rerank(self, ranked: list[tuple[int, float]], weights: dict[str, float]) -> list[tuple[int, float]]:
+        """Add the weight of each passage's best sentence: an answer sits in one sentence that
+        echoes the question, not in words scattered across the passage."""
+        if not self.settings.sentence_weight:
+            return ranked
+        out = []
+        for doc, score in ranked:
+            text = self.passages[doc].text
+            ends = [m.end() for m in SENTENCE_END.finditer(text)]
+            found: dict[int, set[str]] = {}
+            for token in self.passage_tokens(doc):
+                if token.term in weights:
+                    found.setdefault(bisect_right(ends, token.start), set()).add(token.term)
+            best = max((sum(weights[t] * self.index.idf(t) for t in terms) for terms in found.values()), default=0.0)
+            out.append((doc, score + self.settings.sentence_weight * best))
+        return sorted(out, key=lambda pair: (-pair[1], pair[0]))
+
+    def covered(self, hit: Hit) -> set[str]:
+        """Terms a hit holds, its title's included (they were indexed with it)."""
+        title = self.title_terms.get(hit.passage.title)
+        if title is None:
+            title = self.title_terms[hit.passage.title] = frozenset(self.analyzer.terms(hit.passage.title))
+        return set(hit.matched) | title
+
+    def follow_up_coverage(self, hit: Hit, own: dict[str, float], merged: dict[str, float]) -> float:
+        """How well the best hit covers the question; a follow-up ("金额是多少？") covers little
+        alone, so it may lean on the earlier turns, but only as far as its own words also match."""
+        held = self.covered(hit)
+        alone = self.coverage(held, own)
+        earlier = {t: w for t, w in merged.items() if t not in own}
+        if not earlier:
+            return alone
+        together = self.coverage(held, {**{t: 1.0 for t in earlier}, **own})
+        # words the corpus has never seen (猫, 指甲) point to a new topic rather than a follow-up
+        known = self.coverage({t for t in own if t in self.index.vocab}, own)
+        return max(alone, together * (0.5 + 0.5 * known))
 
     def coverage(self, matched: Sequence[str], own: dict[str, float]) -> float:
         """Share of the question's idf weight present in a passage; unseen terms count fully against."""
@@ -107,6 +159,19 @@ class Searcher:
         matched = tuple(t for t in own if t in present)
         spans = merge((t.start, t.end) for t in tokens if t.term in own)
         return Hit(rank, score, passage, self.articles[passage.article_id].source, matched, spans)
+
+
+def distinct(ranked: list[tuple[int, float]], passages: Sequence[Passage], k: int) -> list[tuple[int, float]]:
+    """The best ``k`` passages of which no two overlap in the same article (windows do overlap)."""
+    chosen: list[tuple[int, float]] = []
+    for doc, score in ranked:
+        p = passages[doc]
+        if not any(q.article_id == p.article_id and q.start < p.end and p.start < q.end
+                   for q in (passages[c] for c, _ in chosen)):
+            chosen.append((doc, score))
+            if len(chosen) == k:
+                break
+    return chosen
 
 
 def merge(spans) -> tuple[tuple[int, int], ...]:

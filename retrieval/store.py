@@ -24,7 +24,7 @@ from .index import BM25Index, BM25Settings
 from .passages import Passage, split_articles
 from .search import Searcher, SearchSettings
 
-FORMAT = 1
+FORMAT = 2
 
 
 @dataclass(frozen=True)
@@ -32,13 +32,16 @@ class RetrievalSettings:
     analysis: AnalysisSettings = field(default_factory=AnalysisSettings)
     bm25: BM25Settings = field(default_factory=BM25Settings)
     search: SearchSettings = field(default_factory=SearchSettings)
-    passage_target: int = 160
+    passage_target: int = 200
     passage_max: int = 400
+    passage_overlap: bool = True
+    title_weight: int = 2  # the title's terms are counted this many times in each of its passages
 
     def index_key(self) -> dict:
         """What the saved index depends on (search settings are applied at query time)."""
         return {"format": FORMAT, "analysis": self.analysis.key(), "bm25": asdict(self.bm25),
-                "passages": [self.passage_target, self.passage_max]}
+                "passages": [self.passage_target, self.passage_max, self.passage_overlap],
+                "title_weight": self.title_weight}
 
 
 @dataclass
@@ -75,11 +78,22 @@ def open_searcher(paths: Sequence[str | os.PathLike], settings: RetrievalSetting
     corpus = load_corpus(paths)
     if progress:
         progress(f"indexing {len(corpus.articles)} articles")
-    passages = split_articles(corpus.articles, settings.passage_target, settings.passage_max)
-    index = BM25Index.build((analyzer.terms(p.text) for p in passages), settings.bm25)
+    passages = split_articles(corpus.articles, settings.passage_target, settings.passage_max,
+                              settings.passage_overlap)
+    index = BM25Index.build(passage_terms(passages, analyzer, settings.title_weight), settings.bm25)
     save(folder, key, corpus.articles, corpus.problems, passages, index)
     searcher = Searcher(corpus.articles, passages, index, analyzer, settings.search)
     return Opened(searcher, corpus.problems, folder, True)
+
+
+def passage_terms(passages: Sequence[Passage], analyzer: Analyzer, title_weight: int):
+    """Each passage's terms, its article's title terms counted in: the title names what the
+    article is about, which the passage itself often leaves unsaid."""
+    title, terms = None, []
+    for p in passages:
+        if p.title != title:
+            title, terms = p.title, analyzer.terms(p.title) * title_weight
+        yield terms + analyzer.terms(p.text)
 
 
 def save(folder: Path, key: str, articles: list[Article], problems: list[LoadProblem],
@@ -113,13 +127,13 @@ def load(folder: Path, analyzer: Analyzer, settings: RetrievalSettings) -> Opene
     try:
         data = json.loads((folder / "articles.json").read_text(encoding="utf-8"))
         table = np.load(folder / "passages.npy", allow_pickle=False)
-    except (OSError, ValueError) as exc:
+        articles = [Article(*row) for row in data["articles"]]
+        passages = [
+            Passage(articles[a].id, articles[a].title, int(par), int(part), int(s), int(e), articles[a].text[s:e])
+            for a, par, part, s, e in table.tolist()
+        ]
+    except (OSError, ValueError, EOFError, KeyError, IndexError, TypeError) as exc:
         raise IndexStoreError(f"cached corpus in {folder} is unreadable: {exc}") from exc
-    articles = [Article(*row) for row in data["articles"]]
-    passages = [
-        Passage(articles[a].id, articles[a].title, int(par), int(part), int(s), int(e), articles[a].text[s:e])
-        for a, par, part, s, e in table.tolist()
-    ]
     index = BM25Index.load(folder)
     problems = [LoadProblem(*row) for row in data["problems"]]
     return Opened(Searcher(articles, passages, index, analyzer, settings.search), problems, folder, False)

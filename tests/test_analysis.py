@@ -69,10 +69,6 @@ def test_question_words_and_stopwords_give_no_terms(analyzer, question):
     assert analyzer.terms(question) == []
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: jieba keeps 哪一年/哪一天 as one word, which is not in retrieval/data/stopwords.txt "
-    "(only 哪年, 哪一 are), so the question word gives terms 一年, 哪一年, ·哪一, ·一年; on the seeds "
-    "'WIDER Face 数据集是哪一年发布的？' then abstains (coverage 0.49) though its rank-1 passage answers it"))
 @pytest.mark.parametrize("question", ["哪一年", "哪一天"])
 def test_which_year_is_a_question_word(analyzer, question):
     assert analyzer.terms(question) == []
@@ -83,10 +79,6 @@ def test_question_words_leave_only_the_topic(analyzer):
     assert not words(analyzer, "商汤是谁创立的？") & {"是", "谁", "的"}
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: English stopwords are matched after stemming, so a stopword whose stem differs "
-    "('does' → 'doe') survives as a term (retrieval/analysis.py Analyzer.tokens: "
-    "`t.term not in stop` on word_tokens, whose terms are already stemmed)"))
 def test_english_stopwords_give_no_terms_even_when_stemmed(analyzer):
     assert analyzer.terms("what does it do") == []
 

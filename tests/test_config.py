@@ -21,12 +21,15 @@ def config(tmp_path: Path, text: str) -> Path:
 def test_project_config_loads_with_the_documented_defaults(monkeypatch, index_dir):
     settings = load_settings()
     assert settings.corpus == (ROOT / "seeds",)
-    assert settings.passages.target == 160 and settings.passages.max == 400
+    assert settings.passages.target == 200 and settings.passages.max == 400
+    assert settings.passages.overlap is True and settings.passages.title_weight == 2
     assert settings.analysis == AnalysisSettings(bigrams=True, stem=True, user_dict=None)
-    assert settings.bm25 == BM25Settings(1.2, 0.75)
-    assert settings.search.k == 5 and settings.search.min_coverage == 0.5
+    assert settings.bm25 == BM25Settings(0.9, 0.4)
+    assert settings.search.k == 5 and settings.search.min_coverage == 0.25
     retrieval = settings.retrieval()
-    assert retrieval.passage_target == 160 and retrieval.bm25.k1 == 1.2
+    assert retrieval.passage_target == 200 and retrieval.passage_max == 400
+    assert retrieval.passage_overlap is True and retrieval.title_weight == 2
+    assert retrieval.bm25 == BM25Settings(0.9, 0.4) and retrieval.search.min_coverage == 0.25
     assert not hasattr(retrieval.search, "k")  # k is the frontends' business, not the index's
     assert DEFAULT_CONFIG == ROOT / "config.yaml"
 
@@ -63,9 +66,13 @@ def test_empty_config_gives_the_defaults(tmp_path, index_dir):
 
 def test_sections_are_read(tmp_path):
     settings = load_settings(config(tmp_path, (
-        "passages: {target: 80, max: 200}\nanalysis: {bigrams: false, stem: false}\n"
+        "passages: {target: 80, max: 200, overlap: false, title_weight: 1}\nanalysis: {bigrams: false, stem: false}\n"
         "bm25: {k1: 2, b: 0.5}\nsearch: {k: 3, min_coverage: 0.7}\n")))
     assert (settings.passages.target, settings.passages.max) == (80, 200)
+    assert settings.passages.overlap is False and settings.passages.title_weight == 1
+    retrieval = settings.retrieval()
+    assert (retrieval.passage_target, retrieval.passage_max) == (80, 200)
+    assert retrieval.passage_overlap is False and retrieval.title_weight == 1
     assert settings.analysis.bigrams is False and settings.analysis.stem is False
     assert settings.bm25 == BM25Settings(2.0, 0.5) and isinstance(settings.bm25.k1, float)
     assert settings.search.k == 3 and settings.search.min_coverage == 0.7
@@ -108,6 +115,8 @@ def test_unknown_key_in_a_section_names_it_and_the_valid_ones(tmp_path):
     ("bm25:\n  k1: high\n", "bm25.k1"),
     ("analysis:\n  bigrams: 1\n", "analysis.bigrams"),
     ("passages:\n  target: [1, 2]\n", "passages.target"),
+    ("passages:\n  overlap: 1\n", "passages.overlap"),
+    ("passages:\n  title_weight: 1.5\n", "passages.title_weight"),
 ])
 def test_wrong_type_is_an_error_naming_the_setting(tmp_path, text, name):
     with pytest.raises(ConfigError, match="should be a") as info:

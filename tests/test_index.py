@@ -78,17 +78,18 @@ def test_unknown_terms_score_nothing():
     assert index.top({}, 5) == []
 
 
+@pytest.mark.parametrize("settings", [BM25Settings(), BM25Settings(1.2, 0.75)], ids=["defaults", "lucene"])
 @pytest.mark.parametrize("query", QUERIES)
-def test_bm25s_lucene_matches_up_to_the_k1_plus_1_factor(query):
+def test_bm25s_lucene_matches_up_to_the_k1_plus_1_factor(query, settings):
     bm25s = pytest.importorskip("bm25s")
     vocab = {t: i for i, t in enumerate(sorted({t for d in CORPUS for t in d}))}
-    other = bm25s.BM25(method="lucene", k1=1.2, b=0.75)
+    other = bm25s.BM25(method="lucene", k1=settings.k1, b=settings.b)
     other.index(bm25s.tokenization.Tokenized(ids=[[vocab[t] for t in d] for d in CORPUS], vocab=vocab),
                 show_progress=False)
     theirs = other.get_scores(query)
-    ours = BM25Index.build(CORPUS).scores(weights(query))
+    ours = BM25Index.build(CORPUS, settings).scores(weights(query))
     # bm25s's lucene variant leaves out the constant (k1 + 1) of the tf part
-    np.testing.assert_allclose(ours, theirs * (1.2 + 1), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(ours, theirs * (settings.k1 + 1), rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize("term", ["医疗", "商汤", "量子", "咖啡", "成立", "芯片"])
@@ -97,7 +98,7 @@ def test_single_term_ranking_agrees_with_rank_bm25(term):
     # BM25Okapi's idf differs (ln((N-df+.5)/(df+.5))), but for one term it is a common factor,
     # so the ranking of the passages that hold the term must be the same
     okapi = rank_bm25.BM25Okapi(CORPUS, k1=1.2, b=0.75).get_scores([term])
-    ours = BM25Index.build(CORPUS).scores({term: 1.0})
+    ours = BM25Index.build(CORPUS, BM25Settings(1.2, 0.75)).scores({term: 1.0})
     holders = [i for i, d in enumerate(CORPUS) if term in d]
     assert sorted(holders, key=lambda i: (-ours[i], i)) == sorted(holders, key=lambda i: (-okapi[i], i))
     assert set(np.flatnonzero(ours)) == set(holders)
@@ -126,10 +127,6 @@ def test_ties_are_broken_by_passage_order():
     assert [d for d, _ in index.top({"y": 1.0}, 5)] == [1, 4]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: when the k-th place falls inside a tie, np.argpartition picks arbitrary tied passages, "
-    "so top(k) is not the first k of top(k+1) and ties are not broken by passage order "
-    "(retrieval/index.py BM25Index.top, the argpartition line)"))
 def test_ties_at_the_k_boundary_keep_passage_order():
     index = BM25Index.build([["x", "y"]] * 1000 + [["z"]])
     full = [d for d, _ in index.top({"x": 1.0}, 1000)]
@@ -194,9 +191,6 @@ def test_damaged_index_file_raises_index_store_error(tmp_path, name, damage):
         BM25Index.load(tmp_path)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: a zero-byte .npy file raises EOFError, which BM25Index.load does not catch "
-    "(retrieval/index.py BM25Index.load catches only OSError and ValueError)"))
 @pytest.mark.parametrize("name", [f"{a}.npy" for a in ARRAYS])
 def test_empty_array_file_raises_index_store_error(tmp_path, name):
     BM25Index.build(CORPUS).save(tmp_path)

@@ -15,9 +15,11 @@ import pexpect
 import pytest
 
 from bot.answering import Answer
-from bot.config import ConfigError
+from bot.config import ConfigError, load_settings
 from bot.repl import Quit, ReplSettings, Session, history_path, repl_settings
 from bot.terminal_format import PLAIN, Format, text_width, wrap_offsets
+from retrieval.articles import load_corpus
+from retrieval.passages import split_articles
 
 ROOT = Path(__file__).resolve().parent.parent
 QABOT = ROOT / ".venv" / "bin" / "qabot"
@@ -79,9 +81,17 @@ def visible_lines(shown: str) -> list[str]:
     return [ANSI.sub("", line) for line in shown.replace("\r", "").split("\n")]
 
 
+def seed_passages() -> int:
+    """How many passages the project's config makes of the seeds (sliding windows when passages.overlap)."""
+    settings = load_settings()
+    retrieval = settings.retrieval()
+    articles = load_corpus(settings.corpus).articles
+    return len(split_articles(articles, retrieval.passage_target, retrieval.passage_max, retrieval.passage_overlap))
+
+
 def test_banner_says_what_was_loaded_and_how_to_get_help(env):
     repl = Repl(env)
-    assert "qabot: 5 articles, 60 passages loaded. Ask a question; :help for commands" in repl.banner
+    assert f"qabot: 5 articles, {seed_passages()} passages loaded. Ask a question; :help for commands" in repl.banner
     shown = repl.say(":help", ":quit")
     assert ":open N" in shown and ":more" in shown and ":reset" in shown and "(now 5)" in shown
     assert repl.quit() == 0
@@ -91,14 +101,14 @@ def test_answer_is_cited_highlighted_and_wrapped_to_the_terminal(env):
     repl = Repl(env)
     shown = repl.say(Q1, "[5]")
     text = flat(shown)
-    assert "[1] 商汤科技成立北美智慧医疗实验室" in text and "¶1.2 · seeds/000_cbff8611f208c939.txt:5" in text
+    assert "[1] 商汤科技成立北美智慧医疗实验室" in text and "¶1.3 · seeds/000_cbff8611f208c939.txt:5" in text
     assert {"智慧医疗实验室", "商汤"} <= set(highlighted(shown))
     assert "\x1b[1m[1]\x1b[0m \x1b[36m商汤科技" in shown  # the rank, then the citation in its colour
     answer_lines = visible_lines(shown[shown.rindex("\n", 0, shown.index("[1]")) + 1:])  # not the prompt's redraws
     assert len(answer_lines) > 12
     assert all(text_width(line) <= COLUMNS for line in answer_lines)
     # a wrapped citation lines up under its first line, after the rank
-    assert "\n    疗“旗舰” · ¶1.2 · seeds/" in "\n".join(answer_lines)
+    assert "\n    疗“旗舰” · ¶1.3 · seeds/" in "\n".join(answer_lines)
     assert repl.quit() == 0
 
 
@@ -108,10 +118,12 @@ def test_more_shows_the_next_results_and_open_the_paragraph_or_article(env):
     more = repl.say(":more", "[10]")
     assert "[6]" in more and "[1]" not in ANSI.sub("", more)
     opened = repl.say(":open 7", "拓展与应用。")  # the paragraph is the whole article here
-    assert "[7] 商汤科技成立北美智慧医疗实验室" in flat(opened) and "¶1.5 ·" in flat(opened)
-    assert "作为实验室医疗影像分析首席科学家" in flat(opened) and "实验室医疗" in highlighted(opened)
-    article = flat(repl.say(":open 10 all", "推动计算机视觉领域技术进步。"))
-    assert "[10] 商汤科技与多方联合举办计算机视觉顶级挑战赛" in article and "今日，由商汤科技SenseTime携手" in article
+    assert "[7] 商汤科技成立北美智慧医疗实验室" in flat(opened) and "¶1.12 ·" in flat(opened)
+    assert "作为实验室医疗影像分析首席科学家" in flat(opened)  # the whole paragraph is shown
+    assert "出席实验室成立会议的" in flat(opened) and "实验室成立" in highlighted(opened)  # result 7's matches marked
+    article = flat(repl.say(":open 10 all", "拓展与应用。"))  # the whole article, from its first sentence
+    assert "[10] 商汤科技成立北美智慧医疗实验室" in article and "¶1.9 ·" in article
+    assert "近日，全球领先的人工智能平台公司商汤科技SenseTime" in article and "作为实验室医疗影像分析首席科学家" in article
     assert "No result 11: results 1 to 10 are shown." in repl.say(":open 11", "shown.")
     assert "Usage: :open N" in repl.say(":open", "article.")
     assert repl.quit() == 0
@@ -150,7 +162,7 @@ def test_history_persists_across_sessions_with_arrows_and_ctrl_r(env, tmp_path):
     assert f"+{Q1}" in history.read_text(encoding="utf-8")
     repl = Repl(env, {"QABOT_HISTORY": str(history)})
     repl.child.send("\x1b[A\x1b[A")  # Up twice: back past `:k 3` to the question
-    assert "¶1.2" in flat(repl.say("", "[5]"))
+    assert "¶1.3" in flat(repl.say("", "[5]"))
     repl.child.sendcontrol("r")
     repl.child.send("k 3")
     repl.child.expect_exact("k 3")
@@ -162,7 +174,7 @@ def test_history_persists_across_sessions_with_arrows_and_ctrl_r(env, tmp_path):
 def test_pasted_chinese_over_two_lines_is_one_question(env):
     repl = Repl(env)
     shown = repl.say("\x1b[200~商汤在哪里成立了\n智慧医疗实验室？\x1b[201~", "[5]")
-    assert "¶1.2" in flat(shown) and "智慧医疗实验室" in highlighted(shown)
+    assert "¶1.3" in flat(shown) and "智慧医疗实验室" in highlighted(shown)
     assert repl.quit() == 0
 
 
@@ -206,22 +218,22 @@ PIPED_OUT = f"""> :k 2
 Showing 2 results per answer.
 
 > {Q1}
-[1] {CITE5.format("1.2")}
+[1] {CITE5.format("1.3")}
     随着此次北美[智慧医疗实验室]的[成立]，[商汤]将加速AI在医学领域的研发与应用落地，实现诊断、治疗、康复等医学全链条的覆盖，推动AI+[医疗]技术的发展。
-[2] {CITE5.format("1.11")}
-    事实上，[商汤]科技此前就开始对[智慧医疗]领域的研究投入与布局。今年三月，[商汤]科技与美国麻省理工学院(MIT)[成立]了人工智…
+[2] {CITE5.format("1.15")}
+    随着[智慧医疗实验室]的[成立]，[商汤]科技将加速在[医疗]领域的研发和落地。目前，[商汤]科技[智慧医疗]团队已经吸引了众多人…
 
 > {Q2}
 [1] {CITE5.format("1")}
-    近日，全球领先的人工智能平台公司商汤科技SenseTime宣布在美国新泽西成立智慧医疗[实验室]，人工智能医疗领域的国际顶尖专家Dimitri Metaxas教授加盟，并[担任实验室]医学影像分析[首席科学家]。此前，基于在计算机视觉与深度学习领域的领先技术，商汤科技已经将图像识别应用于多种肿瘤的计算机辅助诊断。
-[2] {CITE5.format("1.5")}
-    作为[实验室]医疗影像分析[首席科学家]，Dimitri Metaxas教授表示：“商汤科技是全球最有价值的人工智能新锐企业，在计算机视觉…
+    近日，全球领先的人工智能平台公司[商汤]科技SenseTime宣布在美国新泽西[成立智慧医疗实验室]，人工智能[医疗]领域的国际顶尖专家Dimitri Metaxas教授加盟，并[担任实验室]医学影像分析[首席科学家]。此前，基于在计算机视觉与深度学习领域的领先技术，[商汤]科技已经将图像识别应用于多种肿瘤的计算机辅助诊断。
+[2] {CITE5.format("1.6")}
+    作为[实验室医疗]影像分析[首席科学家]，Dimitri Metaxas教授表示：“[商汤]科技是全球最有价值的人工智能新锐企业，在计算机视…
 
 > :more
-[3] {CITE5.format("1.11")}
-    事实上，商汤科技此前就开始对智慧医疗领域的研究投入与布局。今年三月，商汤科技与美国麻省理工学院(MIT)成立了人工智能联盟，…
-[4] {CITE5.format("1.2")}
-    随着此次北美智慧医疗[实验室]的成立，商汤将加速AI在医学领域的研发与应用落地，实现诊断、治疗、康复等医学全链条的覆盖，推…
+[3] {CITE5.format("1.9")}
+    同时，他拥有国际电气与电子工程师协会（IEEE）、国际医学图像计算与计算机辅助治疗学会（MICCAI）、美国医学和生物工程学会（A…
+[4] {CITE5.format("1.8")}
+    Dimitri Metaxas教授现[担任]美国罗格斯大学（Rutgers）计算机系计算生物医学成像和建模研究中心主任，在计算机视觉、生物医学…
 
 > :mroe
 Unknown command :mroe. Did you mean :more? Commands: :help :more :open N :k N :reset :quit
@@ -247,7 +259,8 @@ def test_piped_output_is_exact_plain_blocks(env):
     assert run.returncode == 0, run.stderr
     assert "\x1b" not in run.stdout
     assert run.stdout == PIPED_OUT
-    assert run.stderr.strip() == "qabot: 5 articles, 60 passages loaded. Ask a question; :help for commands, Ctrl-D to quit."
+    assert run.stderr.strip() == (f"qabot: 5 articles, {seed_passages()} passages loaded. "
+                                  "Ask a question; :help for commands, Ctrl-D to quit.")
 
 
 def test_not_covered_is_said_with_the_closest_passages(env):

@@ -134,10 +134,6 @@ def test_a_truncated_cached_array_is_rebuilt(tiny_corpus, cache):
     assert open_searcher([tiny_corpus], DEFAULT, cache).built is True
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: a zero-byte cached .npy (e.g. after a crash or a full disk) raises EOFError, which "
-    "neither retrieval/store.py load() nor retrieval/index.py BM25Index.load turns into "
-    "IndexStoreError, so open_searcher crashes instead of rebuilding"))
 @pytest.mark.parametrize("name", ["passages.npy", "impacts.npy"])
 def test_an_empty_cached_file_is_rebuilt(tiny_corpus, cache, name):
     first = open_searcher([tiny_corpus], DEFAULT, cache)
