@@ -6,6 +6,7 @@ place, so a reader never sees half an index.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -18,6 +19,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from .analysis import AnalysisSettings, Analyzer
+from .cachefiles import build_lock, unwritable, verify, write_manifest
 from .articles import Article, LoadProblem, corpus_files, load_corpus
 from .errors import IndexStoreError
 from .index import BM25Index, BM25Settings
@@ -70,11 +72,18 @@ def open_searcher(paths: Sequence[str | os.PathLike], settings: RetrievalSetting
     key = corpus_key(paths, settings)
     folder = Path(index_dir) / key[:20]
     analyzer = Analyzer(settings.analysis)
-    if not rebuild and (folder / "manifest.json").exists():
-        try:
+    if not rebuild:
+        with contextlib.suppress(IndexStoreError):  # missing, corrupt or partial: built below
             return load(folder, analyzer, settings)
-        except IndexStoreError:
-            pass  # corrupt or partial: rebuilt below
+    with build_lock(Path(index_dir)):
+        if not rebuild:  # another process may have built it while this one waited for the lock
+            with contextlib.suppress(IndexStoreError):
+                return load(folder, analyzer, settings)
+        return build(paths, key, folder, analyzer, settings, progress)
+
+
+def build(paths: Sequence[str | os.PathLike], key: str, folder: Path, analyzer: Analyzer,
+          settings: RetrievalSettings, progress: Callable[[str], None] | None) -> Opened:
     corpus = load_corpus(paths)
     if progress:
         progress(f"indexing {len(corpus.articles)} articles")
@@ -102,10 +111,7 @@ def save(folder: Path, key: str, articles: list[Article], problems: list[LoadPro
         folder.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=".building-", dir=folder.parent))
     except OSError as exc:
-        raise IndexStoreError(
-            f"cannot write the index folder {folder.parent} ({exc.strerror}); "
-            "set QABOT_INDEX_DIR or index_dir in config.yaml to a writable folder"
-        ) from exc
+        raise unwritable(folder.parent, exc) from exc
     number = {a.id: i for i, a in enumerate(articles)}
     table = np.array([[number[p.article_id], p.paragraph, p.part, p.start, p.end] for p in passages],
                      dtype=np.int64).reshape(-1, 5)
@@ -114,7 +120,7 @@ def save(folder: Path, key: str, articles: list[Article], problems: list[LoadPro
         {"articles": [[a.id, a.title, a.source, a.text] for a in articles],
          "problems": [[p.path, p.line, p.message] for p in problems]}, ensure_ascii=False), encoding="utf-8")
     index.save(tmp)
-    (tmp / "manifest.json").write_text(json.dumps({"key": key, "format": FORMAT}), encoding="utf-8")
+    write_manifest(tmp, {"key": key, "format": FORMAT})
     old = folder.with_name(folder.name + ".old")
     shutil.rmtree(old, ignore_errors=True)
     if folder.exists():
@@ -124,6 +130,7 @@ def save(folder: Path, key: str, articles: list[Article], problems: list[LoadPro
 
 
 def load(folder: Path, analyzer: Analyzer, settings: RetrievalSettings) -> Opened:
+    verify(folder)
     try:
         data = json.loads((folder / "articles.json").read_text(encoding="utf-8"))
         table = np.load(folder / "passages.npy", allow_pickle=False)

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 
+import numpy as np
 import pytest
 
 from retrieval.analysis import AnalysisSettings
@@ -150,8 +152,43 @@ def test_a_missing_cached_file_is_rebuilt(tiny_corpus, cache):
 def test_no_building_folders_are_left_behind(tiny_corpus, cache):
     open_searcher([tiny_corpus], DEFAULT, cache)
     open_searcher([tiny_corpus], DEFAULT, cache, rebuild=True)
-    names = [p.name for p in cache.iterdir()]
+    names = [p.name for p in cache.iterdir() if p.name != ".lock"]
     assert len(names) == 1 and not names[0].startswith(".") and not names[0].endswith(".old"), names
+
+
+def test_a_flipped_byte_in_a_cached_array_is_detected_and_rebuilt(tiny_corpus, cache):
+    first = open_searcher([tiny_corpus], DEFAULT, cache)
+    scores = first.searcher.index.scores({t: 1.0 for t in list(first.searcher.index.vocab)[:5]})
+    target = first.folder / "impacts.npy"
+    data = bytearray(target.read_bytes())
+    data[-1] ^= 0xFF  # same size, different content: only a checksum can tell
+    target.write_bytes(bytes(data))
+    again = open_searcher([tiny_corpus], DEFAULT, cache)
+    assert again.built
+    assert np.allclose(again.searcher.index.scores({t: 1.0 for t in list(again.searcher.index.vocab)[:5]}), scores)
+
+
+def test_a_read_only_cache_that_is_current_still_loads(tiny_corpus, cache):
+    built = open_searcher([tiny_corpus], DEFAULT, cache)
+    os.chmod(cache, 0o555)
+    try:
+        assert not open_searcher([tiny_corpus], DEFAULT, cache).built
+    finally:
+        os.chmod(cache, 0o755)
+    assert built.built
+
+
+def test_two_builds_at_once_are_serialised_and_the_second_reuses_the_first(tiny_corpus, cache):
+    import threading
+
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(open_searcher([tiny_corpus], DEFAULT, cache)))
+               for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert sorted(r.built for r in results) == [False, True]
 
 
 def test_unwritable_index_folder_raises_index_store_error(tiny_corpus, tmp_path):
@@ -173,7 +210,8 @@ def test_cached_passages_have_exact_offsets(tiny_corpus, cache):
         assert searcher.articles[p.article_id].text[p.start:p.end] == p.text
     assert {p.paragraph for p in searcher.passages} == {1, 2}
     manifest = json.loads((open_searcher([tiny_corpus], DEFAULT, cache).folder / "manifest.json").read_text())
-    assert set(manifest) == {"key", "format"}
+    assert set(manifest) == {"key", "format", "files"}
+    assert all(name.endswith((".npy", ".json")) for name in manifest["files"])
 
 
 def test_articles_with_the_same_id_in_two_files_stay_apart(tmp_path, cache):

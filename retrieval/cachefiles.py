@@ -1,0 +1,69 @@
+"""Integrity and exclusion for cache folders: checksums in a manifest, a build lock.
+
+A cache folder is only trusted when every file matches the checksum its manifest
+recorded, so a truncated or corrupted file means a rebuild, not a wrong answer.
+"""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+from pathlib import Path
+from typing import Iterator
+
+from .errors import IndexStoreError
+
+MANIFEST = "manifest.json"
+
+
+def file_digest(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def write_manifest(folder: Path, info: dict) -> None:
+    """Record ``info`` and the size and checksum of every file in ``folder``."""
+    files = {p.name: [p.stat().st_size, file_digest(p)] for p in sorted(folder.iterdir()) if p.name != MANIFEST}
+    (folder / MANIFEST).write_text(json.dumps({**info, "files": files}), encoding="utf-8")
+
+
+def verify(folder: Path) -> dict:
+    """The manifest of ``folder`` once every file matches it; IndexStoreError otherwise."""
+    try:
+        manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+        files = manifest["files"]
+        for name, (size, digest) in files.items():
+            path = folder / name
+            if path.stat().st_size != size or file_digest(path) != digest:
+                raise IndexStoreError(f"cached file {path} is damaged (checksum mismatch)")
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise IndexStoreError(f"cache folder {folder} is incomplete: {exc}") from exc
+    return manifest
+
+
+@contextlib.contextmanager
+def build_lock(index_dir: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``index_dir`` while building, so two builds run one after the other."""
+    import fcntl
+
+    try:
+        index_dir.mkdir(parents=True, exist_ok=True)
+        handle = open(index_dir / ".lock", "a+")
+    except OSError as exc:
+        raise unwritable(index_dir, exc) from exc
+    with handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def unwritable(folder: Path, exc: OSError) -> IndexStoreError:
+    return IndexStoreError(
+        f"cannot write the index folder {folder} ({exc.strerror}); "
+        "set QABOT_INDEX_DIR or index_dir in config.yaml to a writable folder"
+    )
