@@ -42,6 +42,8 @@ class Answer:
                "passages": [passage_record(h) for h in self.hits]}
         if self.problem:
             out["error"] = self.problem
+        if self.result and self.result.truncated:
+            out["notice"] = cut_notice(len(self.result.question))
         return out
 
 

@@ -16,6 +16,7 @@ from .errors import CorpusError
 
 SUFFIXES = {".tsv", ".jsonl", ".txt", ".md", ".markdown"}
 MAX_TITLE = 300  # a "title" longer than this before the TAB is body text, not a TSV title
+MAX_ARTICLE = 5_000_000  # characters; a longer article is almost surely a broken file, and would stall indexing
 
 
 @dataclass(frozen=True)
@@ -139,7 +140,7 @@ def load_file(path: Path, name: str | None = None,
     elif suffix == ".tsv" or (suffix == ".txt" and looks_like_tsv(text)):
         yield from tsv_articles(path, name, text)
     else:
-        yield plain_article(path, name, text)
+        yield too_long(path, 0, text) or plain_article(path, name, text)
 
 
 def decode(path: Path, data: bytes) -> str | LoadProblem:
@@ -181,9 +182,19 @@ def looks_like_tsv(text: str) -> bool:
     return bool(lines) and titled * whole >= part * len(lines) and (titled >= 2 or titled == len(lines))
 
 
+def too_long(path: Path, number: int, line: str) -> LoadProblem | None:
+    if len(line) <= MAX_ARTICLE:
+        return None
+    return LoadProblem(str(path), number, f"{len(line) / 1e6:.0f} million characters, over the "
+                       f"{MAX_ARTICLE / 1e6:.0f} million an article may have; split it into several; skipped")
+
+
 def tsv_articles(path: Path, name: str, text: str) -> Iterator[Article | LoadProblem]:
     for number, line in enumerate(text.splitlines(), 1):
         if not line.strip():
+            continue
+        if problem := too_long(path, number, line):
+            yield problem
             continue
         title, tab, body = line.partition("\t")
         if not tab or not title.strip() or not body.strip():
@@ -197,6 +208,9 @@ def jsonl_articles(path: Path, name: str, text: str,
                    explicit: set[str] | None = None) -> Iterator[Article | LoadProblem]:
     for number, line in enumerate(text.splitlines(), 1):
         if not line.strip():
+            continue
+        if problem := too_long(path, number, line):
+            yield problem
             continue
         try:
             record = json.loads(line)

@@ -6,6 +6,7 @@ covers enough of the question to count as an answer.
 """
 from __future__ import annotations
 
+import re
 from bisect import bisect_right
 from dataclasses import dataclass
 from typing import NamedTuple, Sequence
@@ -15,6 +16,11 @@ from .articles import Article
 from .errors import QuestionError
 from .index import BM25Index
 from .passages import SENTENCE_END, Passage
+
+
+MARKUP = re.compile(r"</?[a-zA-Z][^<>]{0,200}>|\x1b\[[0-9;?]*[A-Za-z]")
+CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+NUMBER = re.compile(r"[\d.]+")
 
 
 @dataclass(frozen=True)
@@ -78,7 +84,7 @@ class Searcher:
             raise QuestionError("the question is empty; type a question, e.g. 商汤和谁合作？")
         truncated = len(question) > self.settings.max_question
         question = question[: self.settings.max_question]
-        own, merged = self.query(question, [c[: self.settings.max_question] for c in context])
+        own, merged = self.query(clean(question), [clean(c[: self.settings.max_question]) for c in context])
         if not own:
             raise QuestionError(
                 f"nothing to search for in {question.strip()[:40]!r}: it has only question words, "
@@ -86,7 +92,10 @@ class Searcher:
             )
         hits = [self.hit(rank, doc, score, merged) for rank, (doc, score) in enumerate(self.best(merged, k), 1)]
         coverage = self.follow_up_coverage(hits[0], own, merged) if hits else 0.0
-        return SearchResult(question, hits, coverage >= self.settings.min_coverage, coverage, truncated)
+        # a bare number in common ("alert(1)" and "1年") is no evidence the passage answers
+        words = hits and any(not NUMBER.fullmatch(t) for t in hits[0].matched)
+        answered = bool(words) and coverage >= self.settings.min_coverage
+        return SearchResult(question, hits, answered, coverage, truncated)
 
     def best(self, weights: dict[str, float], k: int) -> list[tuple[int, float]]:
         """The ``k`` best passages, no two overlapping: BM25's top candidates re-ranked, then
@@ -159,6 +168,11 @@ class Searcher:
         matched = tuple(t for t in own if t in present)
         spans = merge((t.start, t.end) for t in tokens if t.term in own)
         return Hit(rank, score, passage, self.articles[passage.article_id].source, matched, spans)
+
+
+def clean(text: str) -> str:
+    """The question without markup or control codes: HTML tags, ANSI escapes, NUL and the like."""
+    return CONTROL.sub(" ", MARKUP.sub(" ", text))
 
 
 def distinct(ranked: list[tuple[int, float]], passages: Sequence[Passage], k: int) -> list[tuple[int, float]]:

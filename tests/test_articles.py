@@ -1,6 +1,7 @@
 """Loading articles: every format, folders, encodings, and each kind of bad input."""
 from __future__ import annotations
 
+import json
 import os
 
 import pytest
@@ -308,3 +309,14 @@ def test_symlink_loop_is_reported_not_followed_forever(tmp_path):
 def test_load_problem_str():
     assert str(LoadProblem("a.tsv", 3, "bad")) == "a.tsv:3: bad"
     assert str(LoadProblem("a.tsv", 0, "bad")) == "a.tsv: bad"
+
+
+def test_a_50_mb_line_is_reported_and_the_rest_loads(tmp_path):
+    corpus = tmp_path / "big.jsonl"
+    with open(corpus, "w", encoding="utf-8") as f:
+        f.write(json.dumps({"title": "ok", "text": "第一篇。"}, ensure_ascii=False) + "\n")
+        f.write(json.dumps({"title": "huge", "text": "长" * 50_000_000}, ensure_ascii=False) + "\n")
+        f.write(json.dumps({"title": "ok too", "text": "第三篇。"}, ensure_ascii=False) + "\n")
+    loaded = load_corpus([corpus])
+    assert [a.title for a in loaded.articles] == ["ok", "ok too"]
+    assert [(p.line, "split it" in p.message) for p in loaded.problems] == [(2, True)]
