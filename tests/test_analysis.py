@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import pytest
+
+from retrieval.errors import RetrievalError
 from hypothesis import given, settings, strategies as st
 
 from retrieval.analysis import BIGRAM, AnalysisSettings, Analyzer
@@ -126,9 +128,18 @@ def test_document_and_query_analysis_agree(analyzer):
     assert set(words(analyzer, question)) <= set(analyzer.terms(passage))
 
 
-def test_extra_words_are_kept_whole():
-    custom = Analyzer(extra_words=("影谱科技",))
+def test_user_dict_words_without_a_frequency_are_kept_whole(tmp_path):
+    path = tmp_path / "dict.txt"
+    path.write_text("# a comment\n影谱科技\n", encoding="utf-8")
+    custom = Analyzer(AnalysisSettings(user_dict=str(path)))
     assert "影谱科技" in custom.terms("影谱科技获得融资")
+
+
+def test_an_unreadable_user_dict_is_a_clear_error(tmp_path):
+    path = tmp_path / "dict.txt"
+    path.write_bytes("智慧案场".encode("gbk"))
+    with pytest.raises(RetrievalError, match="user dictionary"):
+        Analyzer(AnalysisSettings(user_dict=str(path))).terms("商汤")
 
 
 def test_user_dict(tmp_path):
