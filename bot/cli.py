@@ -97,11 +97,15 @@ def corpus_paths(args, settings: Settings) -> list[Path]:
 def open_corpus(args, settings: Settings, paths=None, rebuild: bool = False):
     from retrieval.store import open_searcher
 
+    from .progress import Progress
+
     def say(message: str) -> None:
         print(f"qabot: {message}…", file=sys.stderr)
 
+    bar = Progress(0, "passages")
     opened = open_searcher(paths or corpus_paths(args, settings), settings.retrieval(), settings.index_dir,
-                           rebuild=rebuild, progress=say)
+                           rebuild=rebuild, progress=say, steps=bar.update)
+    bar.close()
     for problem in opened.problems[:20]:
         print(f"Warning: {problem}", file=sys.stderr)
     if len(opened.problems) > 20:

@@ -13,7 +13,12 @@ class Progress:
         self.done, self.last = 0, 0.0
 
     def step(self, n: int = 1) -> None:
-        self.done += n
+        self.update(self.done + n, self.total)
+
+    def update(self, done: int, total: int) -> None:
+        """Show ``done`` of ``total`` (the total may become known only now)."""
+        self.done, self.total = done, total
+        self.enabled = self.stream.isatty() and total > 1
         now = time.monotonic()
         if self.enabled and (now - self.last > 0.1 or self.done >= self.total):
             self.last = now

@@ -8,7 +8,6 @@ Saved as .npy arrays and JSON, loaded memory-mapped; never pickled.
 from __future__ import annotations
 
 import json
-from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -17,7 +16,54 @@ import numpy as np
 
 from .errors import IndexStoreError
 
-ARRAYS = ("indptr", "docs", "impacts", "df", "doc_len")
+ARRAYS = ("indptr", "docs", "tfs", "impacts", "df", "doc_len")
+
+
+@dataclass
+class Counts:
+    """Term counts of passages: ``tfs[i]`` of term ``terms[term_ids[i]]`` in passage ``doc_ids[i]``."""
+    terms: list[str]
+    term_ids: np.ndarray
+    doc_ids: np.ndarray
+    tfs: np.ndarray
+    size: int  # passages, including any without terms
+
+    @classmethod
+    def of(cls, docs: Sequence[Sequence[str]], numbers: Sequence[int] | None = None) -> "Counts":
+        """Count term lists (one a passage), passage i numbered ``numbers[i]`` (default i)."""
+        vocab: dict[str, int] = {}
+        ids = [vocab.setdefault(t, len(vocab)) for d in docs for t in d]
+        doc_of = np.repeat(np.arange(len(docs), dtype=np.int64), [len(d) for d in docs])
+        # one int64 key per (passage, term) pair; np.unique counts them without Python loops
+        keys, tfs = np.unique(doc_of * max(len(vocab), 1) + np.asarray(ids, dtype=np.int64), return_counts=True)
+        width = max(len(vocab), 1)
+        number = np.asarray(numbers if numbers is not None else range(len(docs)), dtype=np.int64)
+        return cls(list(vocab), keys % width, number[keys // width] if len(keys) else keys, tfs.astype(np.float32),
+                   len(docs))
+
+    def without_unused_terms(self) -> "Counts":
+        """The same counts with terms that no passage holds (any more) dropped from ``terms``."""
+        used = np.zeros(len(self.terms), dtype=bool)
+        used[self.term_ids] = True
+        if used.all():
+            return self
+        renumber = np.cumsum(used) - 1
+        terms = [t for t, u in zip(self.terms, used) if u]
+        return Counts(terms, renumber[self.term_ids], self.doc_ids, self.tfs, self.size)
+
+    @classmethod
+    def join(cls, parts: Sequence["Counts"]) -> "Counts":
+        """Counts of consecutive passage ranges (each numbered in the whole), as one."""
+        vocab: dict[str, int] = {}
+        term_ids = []
+        for part in parts:
+            mapping = np.fromiter((vocab.setdefault(t, len(vocab)) for t in part.terms), dtype=np.int64,
+                                  count=len(part.terms))
+            term_ids.append(mapping[part.term_ids] if len(part.terms) else part.term_ids.astype(np.int64))
+        def cat(arrays, dtype):
+            return np.concatenate(arrays).astype(dtype) if arrays else np.zeros(0, dtype)
+        return cls(list(vocab), cat(term_ids, np.int64), cat([p.doc_ids for p in parts], np.int64),
+                   cat([p.tfs for p in parts], np.float32), sum(p.size for p in parts))
 
 
 @dataclass(frozen=True)
@@ -33,31 +79,43 @@ class BM25Index:
         self.vocab = vocab
         self.settings = settings
         self.indptr, self.docs, self.impacts = arrays["indptr"], arrays["docs"], arrays["impacts"]
+        self.tfs = arrays["tfs"]
         self.df, self.doc_len = arrays["df"], arrays["doc_len"]
         self.size = len(self.doc_len)
         self.unseen_idf = self.idf_of(0)
 
     @classmethod
     def build(cls, docs: Iterable[Sequence[str]], settings: BM25Settings = BM25Settings()) -> "BM25Index":
-        vocab: dict[str, int] = {}
-        rows: list[list[tuple[int, int]]] = []  # per term: (doc, tf)
-        lengths = []
-        for doc_id, terms in enumerate(docs):
-            lengths.append(len(terms))
-            for term, tf in Counter(terms).items():
-                tid = vocab.setdefault(term, len(vocab))
-                if tid == len(rows):
-                    rows.append([])
-                rows[tid].append((doc_id, tf))
-        doc_len = np.asarray(lengths, dtype=np.float32)
-        df = np.fromiter((len(r) for r in rows), dtype=np.int32, count=len(rows))
-        indptr = np.zeros(len(rows) + 1, dtype=np.int64)
+        """An index over term lists, one list a passage."""
+        counts = Counts.of([list(d) for d in docs])
+        return cls.from_counts(counts, settings)
+
+    @classmethod
+    def from_counts(cls, counts: "Counts", settings: BM25Settings = BM25Settings()) -> "BM25Index":
+        """An index from (term, passage, tf) counts. The vocabulary is sorted and postings ordered
+        by (term, passage), so the same counts give the same arrays however they were gathered:
+        an incremental build equals a full one byte for byte."""
+        counts = counts.without_unused_terms()
+        order = np.asarray(sorted(range(len(counts.terms)), key=counts.terms.__getitem__), dtype=np.int64)
+        rank = np.empty(len(order), dtype=np.int64)
+        rank[order] = np.arange(len(order))
+        term_ids = rank[counts.term_ids]
+        by = np.argsort(term_ids * max(counts.size, 1) + counts.doc_ids, kind="stable")  # by (term, passage)
+        term_ids, doc_ids, tfs = term_ids[by], counts.doc_ids[by].astype(np.int32), counts.tfs[by].astype(np.float32)
+        df = np.bincount(term_ids, minlength=len(order)).astype(np.int32)
+        indptr = np.zeros(len(order) + 1, dtype=np.int64)
         np.cumsum(df, out=indptr[1:])
-        flat = np.fromiter((x for r in rows for pair in r for x in pair), dtype=np.int64, count=2 * int(indptr[-1]))
-        doc_ids, tfs = flat[0::2].astype(np.int32), flat[1::2].astype(np.float32)
-        impacts = tf_part(tfs, doc_len[doc_ids], doc_len.mean() if len(doc_len) else 1.0, settings)
-        arrays = {"indptr": indptr, "docs": doc_ids, "impacts": impacts, "df": df, "doc_len": doc_len}
-        return cls(vocab, arrays, settings)
+        doc_len = np.bincount(doc_ids, weights=tfs, minlength=counts.size).astype(np.float32)
+        impacts = tf_part(tfs, doc_len[doc_ids], float(doc_len.mean()) if counts.size else 1.0, settings)
+        arrays = {"indptr": indptr, "docs": doc_ids, "tfs": tfs, "impacts": impacts, "df": df, "doc_len": doc_len}
+        terms = [counts.terms[i] for i in order]
+        return cls({t: i for i, t in enumerate(terms)}, arrays, settings)
+
+    def counts(self) -> "Counts":
+        """The (term, passage, tf) counts this index was made of, to reuse in the next build."""
+        term_ids = np.repeat(np.arange(len(self.df), dtype=np.int64), self.df)
+        terms = sorted(self.vocab, key=self.vocab.__getitem__)
+        return Counts(terms, term_ids, np.asarray(self.docs), np.asarray(self.tfs), self.size)
 
     def idf_of(self, df: int | np.ndarray) -> float | np.ndarray:
         return np.log1p((self.size - df + 0.5) / (df + 0.5))

@@ -14,7 +14,7 @@ import shutil
 import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, NamedTuple, Sequence
 
 import numpy as np
 
@@ -22,11 +22,12 @@ from .analysis import AnalysisSettings, Analyzer
 from .cachefiles import build_lock, unwritable, verify, write_manifest
 from .articles import Article, LoadProblem, corpus_files, load_corpus
 from .errors import IndexStoreError
-from .index import BM25Index, BM25Settings
+from .counting import count, reusable
+from .index import BM25Index, BM25Settings, Counts
 from .passages import Passage, split_articles
 from .search import Searcher, SearchSettings
 
-FORMAT = 2
+FORMAT = 3
 
 
 @dataclass(frozen=True)
@@ -66,46 +67,75 @@ def corpus_key(paths: Sequence[str | os.PathLike], settings: RetrievalSettings) 
     return digest.hexdigest()
 
 
+def lineage(paths: Sequence[str | os.PathLike], settings: RetrievalSettings) -> str:
+    """Names builds of the same corpus paths with the same settings, whatever their content:
+    the previous one of a lineage lends its counts to the next and is removed after it."""
+    where = sorted(str(Path(p).resolve()) for p in paths)
+    return hashlib.sha256(json.dumps([where, settings.index_key()], sort_keys=True).encode()).hexdigest()[:20]
+
+
 def open_searcher(paths: Sequence[str | os.PathLike], settings: RetrievalSettings, index_dir: Path,
-                  rebuild: bool = False, progress: Callable[[str], None] | None = None) -> Opened:
-    """A ``Searcher`` over ``paths``, from the cache in ``index_dir`` when it is current."""
+                  rebuild: bool = False, progress: Callable[[str], None] | None = None,
+                  steps: Callable[[int, int], None] | None = None) -> Opened:
+    """A ``Searcher`` over ``paths``, from the cache in ``index_dir`` when it is current.
+
+    ``progress`` hears what is being done; ``steps(done, total)`` follows passage analysis."""
     key = corpus_key(paths, settings)
     folder = Path(index_dir) / key[:20]
     analyzer = Analyzer(settings.analysis)
     if not rebuild:
         with contextlib.suppress(IndexStoreError):  # missing, corrupt or partial: built below
-            return load(folder, analyzer, settings)
+            return opened(load(folder), analyzer, settings, built=False)
     with build_lock(Path(index_dir)):
         if not rebuild:  # another process may have built it while this one waited for the lock
             with contextlib.suppress(IndexStoreError):
-                return load(folder, analyzer, settings)
-        return build(paths, key, folder, analyzer, settings, progress)
+                return opened(load(folder), analyzer, settings, built=False)
+        return build(paths, key, folder, analyzer, settings, progress, steps, reuse=not rebuild)
 
 
 def build(paths: Sequence[str | os.PathLike], key: str, folder: Path, analyzer: Analyzer,
-          settings: RetrievalSettings, progress: Callable[[str], None] | None) -> Opened:
+          settings: RetrievalSettings, progress, steps, reuse: bool) -> Opened:
     corpus = load_corpus(paths)
-    if progress:
-        progress(f"indexing {len(corpus.articles)} articles")
     passages = split_articles(corpus.articles, settings.passage_target, settings.passage_max,
                               settings.passage_overlap)
-    index = BM25Index.build(passage_terms(passages, analyzer, settings.title_weight), settings.bm25)
-    save(folder, key, corpus.articles, corpus.problems, passages, index)
+    family = lineage(paths, settings)
+    carried, todo = reusable(previous(folder.parent, family) if reuse else None, corpus.articles, passages)
+    numbers = np.flatnonzero(todo)
+    if progress:
+        unchanged = f", {len(passages) - len(numbers)} unchanged" if carried else ""
+        progress(f"indexing {len(corpus.articles)} articles, {len(passages)} passages{unchanged}")
+    parts = count([passages[i] for i in numbers], numbers, analyzer, settings.title_weight, progress=steps)
+    index = BM25Index.from_counts(Counts.join(([carried] if carried else []) + parts), settings.bm25)
+    save(folder, {"key": key, "format": FORMAT, "lineage": family}, corpus.articles, corpus.problems,
+         passages, index)
+    drop_superseded(folder, family)
     searcher = Searcher(corpus.articles, passages, index, analyzer, settings.search)
     return Opened(searcher, corpus.problems, folder, True)
 
 
-def passage_terms(passages: Sequence[Passage], analyzer: Analyzer, title_weight: int):
-    """Each passage's terms, its article's title terms counted in: the title names what the
-    article is about, which the passage itself often leaves unsaid."""
-    title, terms = None, []
-    for p in passages:
-        if p.title != title:
-            title, terms = p.title, analyzer.terms(p.title) * title_weight
-        yield terms + analyzer.terms(p.text)
+def previous(index_dir: Path, family: str) -> Stored | None:
+    """The newest intact build of this lineage, if any."""
+    candidates = []
+    for manifest in index_dir.glob("*/manifest.json"):
+        with contextlib.suppress(OSError, ValueError):
+            if json.loads(manifest.read_text(encoding="utf-8")).get("lineage") == family:
+                candidates.append((manifest.stat().st_mtime, manifest.parent))
+    for _, folder in sorted(candidates, reverse=True):
+        with contextlib.suppress(IndexStoreError):
+            return load(folder)
+    return None
 
 
-def save(folder: Path, key: str, articles: list[Article], problems: list[LoadProblem],
+def drop_superseded(folder: Path, family: str) -> None:
+    """Remove older builds of the same lineage (readers that mapped them keep their pages)."""
+    for manifest in folder.parent.glob("*/manifest.json"):
+        other = manifest.parent
+        with contextlib.suppress(OSError, ValueError):
+            if other != folder and json.loads(manifest.read_text(encoding="utf-8")).get("lineage") == family:
+                shutil.rmtree(other, ignore_errors=True)
+
+
+def save(folder: Path, info: dict, articles: list[Article], problems: list[LoadProblem],
          passages: list[Passage], index: BM25Index) -> None:
     try:
         folder.parent.mkdir(parents=True, exist_ok=True)
@@ -120,7 +150,7 @@ def save(folder: Path, key: str, articles: list[Article], problems: list[LoadPro
         {"articles": [[a.id, a.title, a.source, a.text] for a in articles],
          "problems": [[p.path, p.line, p.message] for p in problems]}, ensure_ascii=False), encoding="utf-8")
     index.save(tmp)
-    write_manifest(tmp, {"key": key, "format": FORMAT})
+    write_manifest(tmp, info)
     old = folder.with_name(folder.name + ".old")
     shutil.rmtree(old, ignore_errors=True)
     if folder.exists():
@@ -129,18 +159,34 @@ def save(folder: Path, key: str, articles: list[Article], problems: list[LoadPro
     shutil.rmtree(old, ignore_errors=True)
 
 
-def load(folder: Path, analyzer: Analyzer, settings: RetrievalSettings) -> Opened:
+class Stored(NamedTuple):
+    articles: list[Article]
+    table: np.ndarray  # a row a passage: article number, paragraph, part, start, end
+    index: BM25Index
+    problems: list[LoadProblem]
+    folder: Path
+
+
+def load(folder: Path) -> Stored:
     verify(folder)
     try:
         data = json.loads((folder / "articles.json").read_text(encoding="utf-8"))
         table = np.load(folder / "passages.npy", allow_pickle=False)
         articles = [Article(*row) for row in data["articles"]]
-        passages = [
-            Passage(articles[a].id, articles[a].title, int(par), int(part), int(s), int(e), articles[a].text[s:e])
-            for a, par, part, s, e in table.tolist()
-        ]
+        problems = [LoadProblem(*row) for row in data["problems"]]
     except (OSError, ValueError, EOFError, KeyError, IndexError, TypeError) as exc:
         raise IndexStoreError(f"cached corpus in {folder} is unreadable: {exc}") from exc
-    index = BM25Index.load(folder)
-    problems = [LoadProblem(*row) for row in data["problems"]]
-    return Opened(Searcher(articles, passages, index, analyzer, settings.search), problems, folder, False)
+    return Stored(articles, table, BM25Index.load(folder), problems, folder)
+
+
+def opened(stored: Stored, analyzer: Analyzer, settings: RetrievalSettings, built: bool) -> Opened:
+    articles = stored.articles
+    try:
+        passages = [
+            Passage(articles[a].id, articles[a].title, int(par), int(part), int(s), int(e), articles[a].text[s:e])
+            for a, par, part, s, e in stored.table.tolist()
+        ]
+    except (IndexError, TypeError, ValueError) as exc:
+        raise IndexStoreError(f"cached passages do not match their articles: {exc}") from exc
+    searcher = Searcher(articles, passages, stored.index, analyzer, settings.search)
+    return Opened(searcher, stored.problems, stored.folder, built)

@@ -1,0 +1,130 @@
+"""Passages → term counts for the index: in worker processes on big corpora, and reusing
+the counts of articles that have not changed since the previous build.
+
+Analysis is the cost of indexing (segmenting, bigrams, stemming); BM25 itself is a few
+numpy sorts. So both cores analyse, and an unchanged article is never analysed twice.
+"""
+from __future__ import annotations
+
+import os
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
+from typing import Callable, Sequence
+
+import numpy as np
+
+from .analysis import AnalysisSettings, Analyzer
+from .articles import Article
+from .index import Counts
+from .passages import SENTENCE_END, Passage
+
+CHUNK = 4000  # passages a task: big enough to amortise the hand-over, small enough for a smooth progress bar
+PARALLEL_FROM = 3 * CHUNK  # below this, starting workers costs more than it saves
+
+Progress = Callable[[int, int], None]
+_worker: Analyzer | None = None
+
+
+def count_items(analyzer: Analyzer, items: Sequence[tuple[str, str]], numbers: Sequence[int],
+                title_weight: int) -> Counts:
+    """Counts of (title, text) passages numbered ``numbers``, each with its title's terms counted
+    in ``title_weight`` times: the title names what the article is about, which the passage
+    itself often leaves unsaid. Each sentence is analysed once and
+    its terms kept as ids: overlapping windows share their sentences, so a window costs a
+    concatenation, not an analysis."""
+    vocab: dict[str, int] = {}
+    seen: dict[str, np.ndarray] = {}
+
+    def ids(text: str) -> np.ndarray:
+        found = seen.get(text)
+        if found is None:
+            found = seen[text] = np.fromiter((vocab.setdefault(t, len(vocab)) for t in analyzer.terms(text)),
+                                             dtype=np.int64)
+        return found
+
+    rows, title = [], None
+    for passage_title, text in items:
+        if passage_title != title:
+            title, seen = passage_title, {}
+            title_ids = np.tile(ids(passage_title), title_weight)
+        rows.append(np.concatenate([title_ids] + [ids(s) for s in sentence_texts(text)]))
+    width = max(len(vocab), 1)
+    doc_of = np.repeat(np.asarray(numbers, dtype=np.int64), [len(r) for r in rows])
+    keys, tfs = np.unique(doc_of * width + (np.concatenate(rows) if rows else np.zeros(0, np.int64)),
+                          return_counts=True)
+    return Counts(list(vocab), keys % width, keys // width, tfs.astype(np.float32), len(items))
+
+
+def sentence_texts(text: str) -> list[str]:
+    """``text`` cut after each sentence end; no term crosses one (they are punctuation)."""
+    cuts = [m.end() for m in SENTENCE_END.finditer(text)]
+    return [text[s:e] for s, e in zip([0] + cuts, cuts + [len(text)]) if s < e]
+
+
+def count(passages: Sequence[Passage], numbers: Sequence[int], analyzer: Analyzer, title_weight: int,
+          workers: int | None = None, progress: Progress | None = None) -> list[Counts]:
+    """Counts of ``passages`` (numbered ``numbers`` in the index), chunk by chunk."""
+    tasks = [([(p.title, p.text) for p in passages[i:i + CHUNK]], numbers[i:i + CHUNK], title_weight)
+             for i in range(0, len(passages), CHUNK)]
+    workers = workers or min(2, os.cpu_count() or 1)
+    parts: list[Counts] = []
+    if workers > 1 and len(passages) >= PARALLEL_FROM:
+        context = get_context("fork")
+        with ProcessPoolExecutor(workers, mp_context=context, initializer=_start,
+                                 initargs=(analyzer.settings,)) as pool:
+            for part in pool.map(_count_task, tasks):
+                parts.append(part)
+                if progress:
+                    progress(sum(p.size for p in parts), len(passages))
+        return parts
+    for items, nums, weight in tasks:
+        parts.append(count_items(analyzer, items, nums, weight))
+        if progress:
+            progress(sum(p.size for p in parts), len(passages))
+    return parts
+
+
+def _start(settings: AnalysisSettings) -> None:
+    global _worker
+    _worker = Analyzer(settings)
+
+
+def _count_task(task) -> Counts:
+    items, numbers, title_weight = task
+    return count_items(_worker, items, numbers, title_weight)
+
+
+def reusable(previous, articles: Sequence[Article],
+             passages: Sequence[Passage]) -> tuple[Counts | None, np.ndarray]:
+    """Counts carried over from the previous build (a ``store.Stored``) for unchanged articles,
+    and a mask of the passages that still need analysis. Articles may move, come and go."""
+    todo = np.ones(len(passages), dtype=bool)
+    if previous is None:
+        return None, todo
+    old_articles, old_table, old_index = previous.articles, previous.table, previous.index
+    old_ranges = ranges(old_table[:, 0].tolist(), len(old_articles))
+    old_of = {(a.title, a.text): old_ranges[i] for i, a in enumerate(old_articles)}  # ids may shift with lines
+    number = {a.id: i for i, a in enumerate(articles)}
+    new_ranges = ranges([number[p.article_id] for p in passages], len(articles))
+    old_to_new = np.full(old_index.size, -1, dtype=np.int64)
+    for i, article in enumerate(articles):
+        (new_start, new_end), old = new_ranges[i], old_of.get((article.title, article.text))
+        if old and old[1] - old[0] == new_end - new_start:
+            old_to_new[old[0]:old[1]] = np.arange(new_start, new_end)
+            todo[new_start:new_end] = False
+    counts = old_index.counts()
+    keep = old_to_new[counts.doc_ids] >= 0
+    carried = Counts(counts.terms, counts.term_ids[keep], old_to_new[counts.doc_ids[keep]], counts.tfs[keep],
+                     int((~todo).sum()))
+    return carried, todo
+
+
+def ranges(article_of_passage: Sequence[int], n_articles: int) -> list[tuple[int, int]]:
+    """(first, end) passage numbers of each article, given each passage's article number (in order)."""
+    out = [(0, 0)] * n_articles
+    start = 0
+    for i in range(1, len(article_of_passage) + 1):
+        if i == len(article_of_passage) or article_of_passage[i] != article_of_passage[start]:
+            out[article_of_passage[start]] = (start, i)
+            start = i
+    return out
