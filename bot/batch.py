@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
 from dataclasses import dataclass
 from typing import IO, Iterator
 
@@ -41,23 +44,45 @@ def read_items(stream: IO[str], name: str, jsonl: bool) -> Iterator[Item]:
         yield Item(ident, question, tuple(context))
 
 
-def run_batch(answerer: Answerer, items: list[Item], out: IO[str], k: int | None = None) -> tuple[int, int]:
-    """Answer every item, writing records in input order; returns (answered, errors)."""
+PARALLEL_FROM = 200  # questions; below this, starting a second process costs more than it saves
+_answerer: Answerer | None = None  # the forked workers' copy (shared with the parent, copy-on-write)
+
+
+def run_batch(answerer: Answerer, items: list[Item], out: IO[str], k: int | None = None,
+              workers: int | None = None) -> tuple[int, int]:
+    """Answer every item, writing records in input order; returns (answered, errors).
+    Long runs use every core: workers are forked with the loaded index, results come back in order."""
     progress = Progress(len(items), "questions")
     answered = errors = 0
-    for item in items:
+    for item, record in zip(items, records(answerer, items, k, workers)):
         if item.error:
-            record = {"id": item.ident, "question": item.question, "answered": False, "passages": [],
-                      "error": item.error}
             print(f"Warning: {item.error}", file=sys.stderr)
-            errors += 1
-        else:
-            answer = answerer.ask(item.question, item.context, k)
-            record = answer.record(item.ident)
-            answered += answer.answered
-            errors += answer.problem is not None
+        answered += record["answered"]
+        errors += "error" in record
         out.write(json.dumps(record, ensure_ascii=False) + "\n")
         progress.step()
     progress.close()
     out.flush()
     return answered, errors
+
+
+def records(answerer: Answerer, items: list[Item], k: int | None, workers: int | None) -> Iterator[dict]:
+    global _answerer
+    workers = workers or min(2, os.cpu_count() or 1)
+    if workers < 2 or len(items) < PARALLEL_FROM:
+        yield from (answer_item(answerer, item, k) for item in items)
+        return
+    _answerer = answerer
+    with ProcessPoolExecutor(workers, mp_context=get_context("fork")) as pool:
+        yield from pool.map(_answer_in_worker, items, [k] * len(items), chunksize=32)
+
+
+def _answer_in_worker(item: Item, k: int | None) -> dict:
+    return answer_item(_answerer, item, k)
+
+
+def answer_item(answerer: Answerer, item: Item, k: int | None) -> dict:
+    if item.error:
+        return {"id": item.ident, "question": item.question, "answered": False, "passages": [],
+                "error": item.error}
+    return answerer.ask(item.question, item.context, k).record(item.ident)

@@ -47,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("questions", help=".jsonl ({\"id\"?, \"question\", \"context\"?}), text with one question a line, or - for stdin")
     p.add_argument("-o", "--output", metavar="FILE", help="write here instead of stdout")
     p.add_argument("-k", type=int, help="passages per question")
+    p.add_argument("--workers", type=int, metavar="N", help="processes answering a long run (default: one a core, up to 2)")
 
     p = sub.add_parser("eval", help="score retrieval against a gold set")
     p.add_argument("gold", help="gold .jsonl; a sibling NAME.corpus.jsonl of NAME.gold.jsonl is used as corpus")
@@ -137,7 +138,7 @@ def cmd_batch(args, settings: Settings) -> int:
     answerer = answerer_for(args, settings)
     out = open_output(args.output) if args.output else sys.stdout
     try:
-        answered, errors = run_batch(answerer, items, out, args.k)
+        answered, errors = run_batch(answerer, items, out, args.k, args.workers)
     finally:
         if args.output:
             out.close()

@@ -471,3 +471,28 @@ def test_no_subcommand_is_a_usage_error(capsys):
         main([])
     assert info.value.code == 2
     assert "usage: qabot" in capsys.readouterr().err
+
+
+def test_a_long_batch_uses_worker_processes_and_keeps_input_order(capsys, tmp_path, monkeypatch):
+    from bot import batch
+
+    questions = ["商汤在哪里成立了智慧医疗实验室？", "影谱科技融资多少钱", "{bad json", "访问学者提前多久申请"] * 15
+    path = tmp_path / "q.jsonl"
+    path.write_text("\n".join(q if q.startswith("{") else json.dumps({"question": q}, ensure_ascii=False)
+                              for q in questions) + "\n", encoding="utf-8")
+    code, one_process, _ = run(capsys, "batch", str(path), "--corpus", str(SEEDS))
+    monkeypatch.setattr(batch, "PARALLEL_FROM", 0)
+    pools = []
+
+    class Recorded(batch.ProcessPoolExecutor):
+        def __init__(self, workers, **kwargs):
+            pools.append(workers)
+            super().__init__(workers, **kwargs)
+
+    monkeypatch.setattr(batch, "ProcessPoolExecutor", Recorded)
+    code2, two_processes, err = run(capsys, "batch", str(path), "--corpus", str(SEEDS), "--workers", "2")
+    assert code == code2 == 0 and pools == [2]
+    got = records(two_processes)
+    assert [r["id"] for r in got] == list(range(1, 61))
+    assert got == records(one_process)
+    assert "60 questions, 45 answered, 15 with errors" in err
