@@ -6,6 +6,7 @@ seem to cover the question at all.
 """
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
@@ -74,13 +75,31 @@ def mark(text: str, spans: Sequence[tuple[int, int]], on: Callable[[str], str],
 class Answerer:
     """Answers questions with one searcher; frontends keep the conversation."""
 
-    def __init__(self, searcher: Searcher, k: int = 5):
+    def __init__(self, searcher: Searcher, k: int = 5, reopen: Callable[[], Searcher] | None = None):
         self.searcher = searcher
         self.k = k
+        self.reopen = reopen  # builds a searcher over the corpus as it is now (re-indexing what changed)
+        self.reload_lock = threading.Lock()
+
+    def reload(self) -> str:
+        """Re-read the corpus and swap the new index in. Questions keep being answered meanwhile:
+        each one uses the searcher it started with, so none is dropped or sees half an index."""
+        if self.reopen is None:
+            return "Reloading is not available here."
+        if not self.reload_lock.acquire(blocking=False):
+            return "A reload is already running."
+        try:
+            before = (self.article_count, self.passage_count)
+            self.searcher = self.reopen()  # one reference swap: atomic for the readers
+        finally:
+            self.reload_lock.release()
+        return (f"Reloaded: {self.article_count} articles, {self.passage_count} passages "
+                f"(was {before[0]} and {before[1]}).")
 
     def ask(self, question: str, context: Sequence[str] = (), k: int | None = None) -> Answer:
+        searcher = self.searcher  # read once: a reload may swap it while this question runs
         try:
-            return Answer(question, self.searcher.search(question, k or self.k, context))
+            return Answer(question, searcher.search(question, k or self.k, context))
         except QuestionError as exc:
             return Answer(question, None, str(exc))
 

@@ -117,7 +117,10 @@ def open_corpus(args, settings: Settings, paths=None, rebuild: bool = False):
 def answerer_for(args, settings: Settings, paths=None):
     from .answering import Answerer
 
-    return Answerer(open_corpus(args, settings, paths).searcher, settings.search.k)
+    def reopen():
+        return open_corpus(args, settings, paths).searcher
+
+    return Answerer(reopen(), settings.search.k, reopen)
 
 
 def cmd_ask(args, settings: Settings) -> int:

@@ -75,6 +75,7 @@ def help_text(k: int) -> str:
         "  :open N      the whole paragraph of result N (:open N all: the whole article)",
         f"  :k N         show N results per answer (now {k})",
         "  :reset       forget the conversation: the next question starts afresh",
+        "  :reload      re-read the articles (only changed ones are re-indexed)",
         "  :help        this help",
         "  :quit        leave (or Ctrl-D); Ctrl-C cancels the line being typed",
     ])
@@ -104,7 +105,7 @@ class Session:
         self.last = None  # (question, context) of the last answered question, for :more
         self.hits: list = []  # results shown for it so far, best first
         self.commands = {"help": self.help, "h": self.help, "?": self.help, "more": self.more,
-                         "open": self.open, "reset": self.reset, "k": self.set_k,
+                         "open": self.open, "reset": self.reset, "k": self.set_k, "reload": self.reload,
                          "quit": self.quit, "q": self.quit, "exit": self.quit}
 
     def handle(self, line: str) -> str:
@@ -170,6 +171,10 @@ class Session:
         self.k = int(args[0])
         return f"Showing {self.k} results per answer."
 
+    def reload(self, args: list[str]) -> str:
+        self.hits = []  # results shown so far point into the old index
+        return self.answerer.reload()
+
     def help(self, args: list[str]) -> str:
         return help_text(self.k)
 
@@ -179,7 +184,7 @@ class Session:
     def unknown(self, name: str) -> str:
         close = difflib.get_close_matches(name, [c for c in self.commands if len(c) > 1], n=1)
         hint = f" Did you mean :{close[0]}?" if close else ""
-        return f"Unknown command :{name}.{hint} Commands: :help :more :open N :k N :reset :quit"
+        return f"Unknown command :{name}.{hint} Commands: :help :more :open N :k N :reset :reload :quit"
 
 
 def banner(answerer: Answerer) -> str:

@@ -5,6 +5,7 @@ file live in temporary folders too, so nothing outside the test is read or writt
 """
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -236,7 +237,7 @@ Showing 2 results per answer.
     Dimitri Metaxas教授现[担任]美国罗格斯大学（Rutgers）计算机系计算生物医学成像和建模研究中心主任，在计算机视觉、生物医学…
 
 > :mroe
-Unknown command :mroe. Did you mean :more? Commands: :help :more :open N :k N :reset :quit
+Unknown command :mroe. Did you mean :more? Commands: :help :more :open N :k N :reset :reload :quit
 
 > 什么
 Can't search that: nothing to search for in '什么': it has only question words, stopwords or punctuation; ask with the words you want found
@@ -379,3 +380,25 @@ def test_warm_up_failure_is_left_to_the_first_question():
     finally:
         threading.excepthook = before
     assert seen == []
+
+
+def test_reload_picks_up_changed_articles_without_restarting(env, tmp_path):
+    corpus = tmp_path / "articles.jsonl"
+    corpus.write_text(json.dumps({"title": "茶", "text": "龙井茶产于杭州西湖。"}, ensure_ascii=False) + "\n",
+                      encoding="utf-8")
+    child = pexpect.spawn(COMMAND[0], COMMAND[1:] + ["repl", "--corpus", str(corpus)], env={**env, "NO_COLOR": "1"},
+                          cwd=str(ROOT), encoding="utf-8", dimensions=(40, COLUMNS), timeout=20)
+    child.expect_exact("qabot> ")
+    child.send("普洱茶产于哪里？\r")
+    child.expect_exact("qabot> ")
+    assert "云南" not in child.before
+    with open(corpus, "a", encoding="utf-8") as f:
+        f.write(json.dumps({"title": "普洱", "text": "普洱茶产于云南。"}, ensure_ascii=False) + "\n")
+    child.send(":reload\r")
+    child.expect_exact("qabot> ")
+    assert "Reloaded: 2 articles" in child.before and "was 1 and" in child.before
+    child.send("普洱茶产于哪里？\r")
+    child.expect_exact("qabot> ")
+    assert "云南" in child.before
+    child.sendeof()
+    child.expect(pexpect.EOF)
