@@ -48,6 +48,8 @@ def setup_logging(token: str) -> RedactToken:
     logging.getLogger("qabot").setLevel(logging.INFO)
     for name in ("httpx", "httpcore"):
         logging.getLogger(name).setLevel(logging.WARNING)
+    # it logs every 429 as an error with a traceback; RetryingLimiter retries them and says so
+    logging.getLogger("telegram.ext.AIORateLimiter").setLevel(logging.CRITICAL)
     redact = RedactToken(token)
     for handler in root.handlers:
         handler.addFilter(redact)
@@ -55,17 +57,21 @@ def setup_logging(token: str) -> RedactToken:
 
 
 def build_application(token: str, answerer: Answerer, tg: TelegramSettings, corpus: str):
-    """The PTB Application with our handlers, Telegram's rate limits and concurrent updates."""
+    """The PTB Application: our handlers; updates concurrent across chats, in order within one
+    (``ChatOrderProcessor``); API calls flood-limited and retried (``RetryingLimiter``); the
+    follow-up history and the answered updates kept in ``tg.state_file``."""
     from telegram import Update
-    from telegram.ext import (AIORateLimiter, ApplicationBuilder, CallbackQueryHandler, CommandHandler,
-                              InlineQueryHandler, MessageHandler, filters)
+    from telegram.ext import (ApplicationBuilder, CallbackQueryHandler, CommandHandler, InlineQueryHandler,
+                              MessageHandler, filters)
 
     from . import telegram_buttons as buttons
     from . import telegram_handlers as h
 
-    app = (ApplicationBuilder().token(token).base_url(tg.api_base_url).base_file_url(tg.base_file_url)
-           .rate_limiter(AIORateLimiter()).concurrent_updates(True).post_init(post_init).build())
-    app.bot_data["qabot"] = h.Services(answerer, tg, corpus)
+    qa = h.Services(answerer, tg, corpus)
+    bot, processor, limiter = durable_parts(token, tg, qa)
+    app = ApplicationBuilder().bot(bot).concurrent_updates(processor).post_init(post_init).build()
+    limiter.is_running = lambda: app.running  # retry only while serving: fail fast at startup and shutdown
+    app.bot_data["qabot"] = qa
     new = filters.UpdateType.MESSAGE  # edits of old messages are not new questions
     for name, callback in (("start", h.start), ("help", h.start), ("ask", h.ask), ("reset", h.reset)):
         app.add_handler(CommandHandler(name, callback, filters=new))
@@ -75,6 +81,28 @@ def build_application(token: str, answerer: Answerer, tg: TelegramSettings, corp
     app.add_error_handler(h.error)
     app.bot_data["allowed_updates"] = [Update.MESSAGE, Update.CALLBACK_QUERY, Update.INLINE_QUERY]
     return app
+
+
+def durable_parts(token: str, tg: TelegramSettings, qa):
+    """The bot, update processor and limiter that keep order, retry and persist, with the saved state loaded."""
+    from telegram.request import HTTPXRequest
+
+    from .telegram_persist import ChatOrderProcessor, Ledger, LedgerBot, StateFile
+    from .telegram_retry import RetryingLimiter
+
+    state = StateFile(tg.state_file)
+    saved = state.load()
+    qa.history.restore(saved.get("chats") if isinstance(saved.get("chats"), dict) else {})
+    ledger = Ledger.from_saved(saved)
+    if ledger.last:
+        log.info("resuming after update %d with %d chats' history from %s", ledger.last, len(qa.history.chats),
+                 tg.state_file)
+    limiter = RetryingLimiter(tg.max_sends_per_second, tg.send_retry_seconds)
+    bot = LedgerBot(token, base_url=tg.api_base_url, base_file_url=tg.base_file_url, rate_limiter=limiter,
+                    request=HTTPXRequest(connection_pool_size=256), get_updates_request=HTTPXRequest())
+    bot.attach(ledger)
+    processor = ChatOrderProcessor(ledger, lambda: state.save({**ledger.snapshot(), "chats": qa.history.snapshot()}))
+    return bot, processor, limiter
 
 
 async def post_init(app) -> None:

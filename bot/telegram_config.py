@@ -38,6 +38,10 @@ class TelegramSettings:
     webhook_secret: str | None = None
     feedback_log: Path = Path("~/.local/state/qabot/feedback.jsonl")
     log_text: bool = True  # False: logs carry no question text
+    state_file: Path = Path("~/.local/state/qabot/telegram-state.json")  # default: beside feedback_log
+    max_concurrent_searches: int = 4  # searches running at once, each in a worker thread
+    max_sends_per_second: int = 30  # client-side flood limit (and 20 a minute per group); 0: off
+    send_retry_seconds: int = 120  # how long a failing API call is retried with backoff; 0: no retries
 
     @property
     def restricted(self) -> bool:
@@ -50,9 +54,9 @@ class TelegramSettings:
         return f"{head}/file/bot{tail}" if sep else self.api_base_url
 
 
-INTS = ("rate_limit_per_minute", "history", "snippets", "webhook_port")
-LIMITS = {"rate_limit_per_minute": (0, 10_000), "history": (0, 10), "snippets": (0, 10), "webhook_port": (1, 65535)}
-STRINGS = ("api_base_url", "webhook_url", "webhook_listen", "webhook_secret", "feedback_log")
+LIMITS = {"rate_limit_per_minute": (0, 10_000), "history": (0, 10), "snippets": (0, 10), "webhook_port": (1, 65535),
+          "max_concurrent_searches": (1, 64), "max_sends_per_second": (0, 1000), "send_retry_seconds": (0, 3600)}
+PATHS = ("feedback_log", "state_file")
 
 
 def telegram_settings(raw: Any, environ: Mapping[str, str] = os.environ) -> TelegramSettings:
@@ -73,6 +77,7 @@ def telegram_settings(raw: Any, environ: Mapping[str, str] = os.environ) -> Tele
     if environ.get("TELEGRAM_WEBHOOK_SECRET"):
         values["webhook_secret"] = environ["TELEGRAM_WEBHOOK_SECRET"]
     values.setdefault("feedback_log", default_feedback_log())
+    values.setdefault("state_file", Path(values["feedback_log"]).expanduser().parent / "telegram-state.json")
     return validated(TelegramSettings(**values))
 
 
@@ -84,7 +89,7 @@ def checked(key: str, value: Any) -> Any:
         if not all(isinstance(v, int) and not isinstance(v, bool) for v in items):
             raise ConfigError(f"{name} should be a list of numeric Telegram ids, not {value!r}")
         return tuple(items)
-    if key in INTS:
+    if key in LIMITS:
         low, high = LIMITS[key]
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
             raise ConfigError(f"{name} should be a whole number from {low} to {high}, not {value!r}")
@@ -95,7 +100,7 @@ def checked(key: str, value: Any) -> Any:
         return value
     if not isinstance(value, str) or not value.strip():
         raise ConfigError(f"{name} should be a non-empty string, not {value!r}")
-    return Path(value).expanduser() if key == "feedback_log" else value.strip()
+    return Path(value).expanduser() if key in PATHS else value.strip()
 
 
 def validated(settings: TelegramSettings) -> TelegramSettings:
@@ -111,4 +116,5 @@ def validated(settings: TelegramSettings) -> TelegramSettings:
     if settings.webhook_secret is not None and not SECRET.fullmatch(settings.webhook_secret):
         raise ConfigError("telegram.webhook_secret (or TELEGRAM_WEBHOOK_SECRET) should be 1-256 characters "
                           "of A-Z, a-z, 0-9, _ and -")
-    return replace(settings, feedback_log=Path(settings.feedback_log).expanduser())
+    return replace(settings, feedback_log=Path(settings.feedback_log).expanduser(),
+                   state_file=Path(settings.state_file).expanduser())

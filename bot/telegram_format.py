@@ -100,6 +100,7 @@ def help_html(bot_name: str, articles: int, passages: int, corpus: str) -> str:
 TOKEN = re.compile(r"<[^>]*>|&#?\w+;|[^<&]|[<&]")
 TAG = re.compile(r"<(/?)([a-zA-Z-]+)")
 SENTENCE_END = set("。！？!?；;")
+EMPTY = re.compile(r"<([a-zA-Z-]+)[^>]*></\1>")
 
 
 def units(text: str) -> int:
@@ -110,6 +111,8 @@ def units(text: str) -> int:
 def split_html(html: str, limit: int = LIMIT) -> list[str]:
     """``html`` in pieces of at most ``limit`` units, cut at a line or sentence end when possible,
     each with its open tags closed and reopened in the next."""
+    while EMPTY.search(html):  # empty elements show nothing, yet would count against the limit uncut
+        html = EMPTY.sub("", html)
     pieces, chunk, stack, size, breaks = [], [], [], 0, []
     for token in TOKEN.findall(html):
         tag = TAG.match(token)

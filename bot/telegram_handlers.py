@@ -7,14 +7,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import threading
 import time
 from dataclasses import dataclass, field
 
 from telegram import (InlineQueryResultArticle, InlineQueryResultsButton, InputTextMessageContent, Message,
                       Update)
 from telegram.constants import ChatType, ParseMode
-from telegram.error import TelegramError
+from telegram.error import BadRequest, NetworkError, TelegramError
 from telegram.ext import ContextTypes
 
 from .answering import Answer, Answerer, citation, shorten
@@ -39,23 +38,21 @@ class Services:
     store: AnswerStore = field(default_factory=AnswerStore)
     history: History = field(init=False)
     feedback: FeedbackLog = field(init=False)
-    lock: threading.Lock = field(default_factory=threading.Lock)
+    searches: asyncio.Semaphore = field(init=False)
 
     def __post_init__(self) -> None:
         self.access = Access(self.settings)
         self.rate = RateLimit(self.settings.rate_limit_per_minute)
         self.history = History(self.settings.history)
         self.feedback = FeedbackLog(self.settings.feedback_log)
+        self.searches = asyncio.Semaphore(self.settings.max_concurrent_searches)
 
     async def ask(self, question: str, context: tuple[str, ...]) -> Answer:
-        """Search in a worker thread, one at a time, so the event loop keeps serving updates."""
+        """Search in a worker thread, at most ``max_concurrent_searches`` at once, so the event loop
+        keeps serving updates and a burst of questions cannot take every thread."""
         k = max(self.answerer.k, 1 + self.settings.snippets) + 2 * MORE
-
-        def run() -> Answer:
-            with self.lock:
-                return self.answerer.ask(question, context, k)
-
-        return await asyncio.to_thread(run)
+        async with self.searches:
+            return await asyncio.to_thread(self.answerer.ask, question, context, k)
 
 
 def services(context: ContextTypes.DEFAULT_TYPE) -> Services:
@@ -204,9 +201,14 @@ def inline_results(answer: Answer) -> list[InlineQueryResultArticle]:
 
 async def error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Log the error and tell the user something went wrong; never raise."""
+    if update is None and isinstance(context.error, NetworkError):  # polling failed; PTB's loop retries
+        log.warning("cannot fetch updates (%s); retrying", context.error)
+        return
     log.error("error while handling update %s", getattr(update, "update_id", "-"), exc_info=context.error)
     if not isinstance(update, Update):
         return
+    if isinstance(context.error, NetworkError) and not isinstance(context.error, BadRequest):
+        return  # the Bot API stayed unreachable through every retry: a reply would not get through either
     try:
         if update.callback_query:
             await update.callback_query.answer("Sorry, something went wrong. Please try again.", show_alert=True)

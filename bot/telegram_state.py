@@ -10,7 +10,7 @@ import logging
 import re
 import secrets
 import time
-from collections import OrderedDict, defaultdict, deque
+from collections import OrderedDict, deque
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple, Sequence
@@ -66,21 +66,36 @@ class AnswerStore:
 
 
 class History:
-    """The last few questions per chat, oldest first, for follow-ups."""
+    """The last few questions per chat, oldest first, for follow-ups; the ``chats`` most recent chats."""
 
-    def __init__(self, size: int):
-        self.size = size
-        self.chats: dict[int, deque[str]] = defaultdict(lambda: deque(maxlen=max(size, 1)))
+    def __init__(self, size: int, chats: int = 10_000):
+        self.size, self.limit = size, chats
+        self.chats: OrderedDict[int, deque[str]] = OrderedDict()
 
     def context(self, chat_id: int) -> tuple[str, ...]:
-        return tuple(self.chats[chat_id]) if self.size else ()
+        return tuple(self.chats.get(chat_id, ())) if self.size else ()
 
     def add(self, chat_id: int, question: str) -> None:
         if self.size:
-            self.chats[chat_id].append(question)
+            self.chats.setdefault(chat_id, deque(maxlen=self.size)).append(question)
+            self.chats.move_to_end(chat_id)
+            while len(self.chats) > self.limit:
+                self.chats.popitem(last=False)
 
     def reset(self, chat_id: int) -> None:
         self.chats.pop(chat_id, None)
+
+    def snapshot(self) -> dict[str, list[str]]:
+        """The history as JSON: chat id (a string) → questions, oldest chat first."""
+        return {str(chat): list(questions) for chat, questions in self.chats.items()}
+
+    def restore(self, saved: dict) -> None:
+        """Load a ``snapshot``; entries that are not chat id → list of strings are skipped."""
+        for chat, questions in saved.items():
+            if str(chat).lstrip("-").isdigit() and isinstance(questions, list):
+                for question in questions:
+                    if isinstance(question, str):
+                        self.add(int(chat), question)
 
 
 class FeedbackLog:

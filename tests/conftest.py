@@ -99,3 +99,13 @@ def tiny_tsv(tmp_path) -> Path:
         encoding="utf-8",
     )
     return path
+
+
+@pytest.fixture(scope="module")
+def api():
+    """A fake Telegram Bot API on 127.0.0.1 for one test module (tests/fake_bot_api.py)."""
+    from fake_bot_api import FakeBotAPI
+
+    fake = FakeBotAPI().start()
+    yield fake
+    fake.stop()

@@ -4,7 +4,13 @@ It serves ``{base}/bot{token}/{method}``, records every call, hands out updates 
 test pushes through ``getUpdates``, and rejects with 400 what Telegram rejects:
 texts over 4096 characters (after entity parsing), callback data over 64 bytes,
 HTML it cannot parse (unknown or unbalanced tags, stray ``<`` or ``&``), and edits
-that change nothing.
+that change nothing. Like Telegram, ``getUpdates(offset=N)`` confirms (forgets) every
+update below N and serves the rest again.
+
+Faults for tests: ``fail_next`` (one call: a 400, or a 429 with ``retry_after``),
+``fail_chat`` (every sendMessage to a chat, e.g. 500), ``outage`` (every call answered
+with a 5xx), ``go_down``/``come_up`` (the listener closed: connections refused), and
+``unconfirm`` (updates served again, as if the bot had been killed before confirming).
 """
 from __future__ import annotations
 
@@ -16,6 +22,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl
 
+from fake_faults import Faults
 from telegram_rules import BadRequest, check_markup, check_text, units
 
 @dataclass
@@ -25,6 +32,8 @@ class Call:
     status: int = 200
     error: str | None = None
     result: object = None
+    time: float = field(default_factory=time.monotonic)  # when the request arrived
+    injected: bool = False  # a failure the test asked for
 
 
 @dataclass
@@ -37,7 +46,7 @@ class Stored:
 
 
 @dataclass
-class FakeBotAPI:
+class FakeBotAPI(Faults):
     token: str = "123456789:TEST-fake-token-Abc_def"
     bot_id: int = 777000
     username: str = "qa_test_bot"
@@ -47,7 +56,11 @@ class FakeBotAPI:
     messages: dict = field(default_factory=dict)  # (chat_id, message_id) → Stored
     chat_types: dict = field(default_factory=dict)
     webhook: dict = field(default_factory=dict)
-    failures: dict = field(default_factory=dict)  # method → descriptions of the next calls to fail
+    failures: dict = field(default_factory=dict)  # method → (status, description, retry_after, chat) of next failures
+    failing_chats: dict = field(default_factory=dict)  # chat id → status of every sendMessage to it
+    outage_status: int | None = None  # every call answered with this 5xx status
+    pushed: dict = field(default_factory=dict)  # update_id → every update ever pushed
+    offsets: list = field(default_factory=list)  # the offset of every getUpdates call
 
     def __post_init__(self):
         self.cond = threading.Condition()
@@ -64,28 +77,35 @@ class FakeBotAPI:
             def log_message(self, *args):
                 pass
 
+        self.handler = Handler
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.up = False
 
     # --- lifecycle --------------------------------------------------------------------------
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/bot"
+        return f"http://127.0.0.1:{self.port}/bot"
 
     def start(self) -> "FakeBotAPI":
         self.thread.start()
+        self.up = True
         return self
 
     def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        if self.up:
+            self.up = False
+            self.server.shutdown()
+            self.server.server_close()
 
     # --- what tests use ---------------------------------------------------------------------
     def push(self, update: dict) -> int:
         with self.cond:
             update = {"update_id": next(self.ids), **update}
             self.updates.append(update)
+            self.pushed[update["update_id"]] = update
             self.cond.notify_all()
         return update["update_id"]
 
@@ -121,12 +141,7 @@ class FakeBotAPI:
     def errors(self) -> list[Call]:
         """Calls Telegram would have rejected (failures the test injected are not counted)."""
         with self.cond:
-            return [c for c in self.calls if c.status != 200 and not (c.error or "").startswith("Injected")]
-
-    def fail_next(self, method: str, description: str = "Injected: Bad Request: chat not found") -> None:
-        """Make the next call of ``method`` fail with 400, as Telegram sometimes does."""
-        with self.cond:
-            self.failures.setdefault(method, []).append(description)
+            return [c for c in self.calls if c.status != 200 and not c.injected]
 
     # --- HTTP ---------------------------------------------------------------------------------
     def handle(self, request: BaseHTTPRequestHandler) -> None:
@@ -135,13 +150,17 @@ class FakeBotAPI:
         if token != self.token:
             return self.reply(request, Call(method, params), 401, "Unauthorized")
         call = Call(method, params)
-        try:
-            result = self.dispatch(method, params)
-            status, body = 200, {"ok": True, "result": result}
-        except BadRequest as exc:
-            status, body = 400, {"ok": False, "error_code": 400, "description": str(exc)}
-        except LookupError:
-            status, body = 404, {"ok": False, "error_code": 404, "description": "Not Found"}
+        failure = self.injected(method, params)
+        if failure:
+            (status, body), call.injected = failure, True
+        else:
+            try:
+                result = self.dispatch(method, params)
+                status, body = 200, {"ok": True, "result": result}
+            except BadRequest as exc:
+                status, body = 400, {"ok": False, "error_code": 400, "description": str(exc)}
+            except LookupError:
+                status, body = 404, {"ok": False, "error_code": 404, "description": "Not Found"}
         call.status, call.error, call.result = status, body.get("description"), body.get("result")
         if method != "getUpdates" or body.get("result"):
             with self.cond:
@@ -161,7 +180,10 @@ class FakeBotAPI:
         request.send_header("Content-Type", "application/json")
         request.send_header("Content-Length", str(len(data)))
         request.end_headers()
-        request.wfile.write(data)
+        try:
+            request.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the bot went away mid-request (killed, or stopping a long poll)
 
     @staticmethod
     def read_params(request) -> dict:
@@ -180,10 +202,6 @@ class FakeBotAPI:
 
     # --- methods ------------------------------------------------------------------------------
     def dispatch(self, method: str, p: dict):
-        with self.cond:
-            injected = self.failures.get(method) and self.failures[method].pop(0)
-        if injected:
-            raise BadRequest(injected)
         simple = {"deleteWebhook": True, "setMyCommands": True, "answerCallbackQuery": None, "close": True,
                   "logOut": True, "sendChatAction": True}
         if method == "getMe":
@@ -212,6 +230,7 @@ class FakeBotAPI:
         offset, timeout = int(p.get("offset") or 0), min(float(p.get("timeout") or 0), 1.0)
         deadline = time.monotonic() + timeout
         with self.cond:
+            self.offsets.append(offset)
             self.updates = [u for u in self.updates if u["update_id"] >= offset]
             while not self.updates and time.monotonic() < deadline:
                 self.cond.wait(deadline - time.monotonic())

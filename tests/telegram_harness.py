@@ -41,24 +41,26 @@ def free_port() -> int:
 class RunningBot:
     """``python -m bot --config CONFIG telegram --corpus CORPUS`` with the fake API's URL and token."""
 
-    def __init__(self, api: FakeBotAPI, folder: Path, config: str, env: dict | None = None):
+    def __init__(self, api: FakeBotAPI, folder: Path, config: str, env: dict | None = None, log: str = "bot.log"):
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "config.yaml").write_text(config, encoding="utf-8")
         corpus = write_corpus(folder / "corpus.jsonl")
-        self.api, self.log_path = api, folder / "bot.log"
+        self.api, self.log_path = api, folder / log
+        self.started = sum(c.method == "setMyCommands" for c in api.calls)  # a restart registers them again
         environ = {k: v for k, v in os.environ.items() if not k.startswith("TELEGRAM_")}
         environ.update({"TELEGRAM_BOT_TOKEN": api.token, "TELEGRAM_API_BASE_URL": api.base_url,
-                        "QABOT_INDEX_DIR": str(folder / "index"), "PYTHONUNBUFFERED": "1", **(env or {})})
-        with self.log_path.open("wb") as log:
+                        "QABOT_INDEX_DIR": str(folder / "index"), "XDG_STATE_HOME": str(folder / "state"),
+                        "PYTHONUNBUFFERED": "1", **(env or {})})
+        with self.log_path.open("wb") as out:
             self.proc = subprocess.Popen([sys.executable, "-m", "bot", "--config", str(folder / "config.yaml"),
                                           "telegram", "--corpus", str(corpus)],
-                                         stdout=log, stderr=subprocess.STDOUT, env=environ, cwd=folder)
+                                         stdout=out, stderr=subprocess.STDOUT, env=environ, cwd=folder)
         self.returncode: int | None = None
 
     def wait_ready(self, timeout: float = 60.0) -> None:
         """Until post_init has registered the commands (the bot is about to take updates)."""
         deadline = time.monotonic() + timeout
-        while not any(c.method == "setMyCommands" for c in self.api.calls):
+        while sum(c.method == "setMyCommands" for c in self.api.calls) <= self.started:
             if self.proc.poll() is not None or time.monotonic() > deadline:
                 raise AssertionError(f"bot did not start (exit {self.proc.poll()}):\n{self.output()}")
             time.sleep(0.05)
@@ -73,6 +75,13 @@ class RunningBot:
         except subprocess.TimeoutExpired:
             self.stop()
             raise AssertionError(f"bot kept running:\n{self.output()}") from None
+        return self.returncode
+
+    def kill(self) -> int:
+        """SIGKILL: no shutdown, no last getUpdates, nothing flushed."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+        self.returncode = self.proc.wait(10)
         return self.returncode
 
     def stop(self, timeout: float = 20.0) -> int:
