@@ -4,6 +4,7 @@ Secrets (the Telegram token) never live here: they come from the environment.
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import dataclass, field, fields, is_dataclass
 from pathlib import Path
@@ -27,7 +28,7 @@ class PassageSettings:
     target: int = 200
     max: int = 400
     overlap: bool = True
-    title_weight: int = 2
+    title_weight: int = 3
 
 
 @dataclass(frozen=True)
@@ -80,7 +81,7 @@ def load_settings(path: str | os.PathLike | None = None) -> Settings:
         values["index_dir"] = Path(os.environ["QABOT_INDEX_DIR"]).expanduser()
     if values.get("analysis") and values["analysis"].user_dict:
         ud = base / Path(values["analysis"].user_dict).expanduser()
-        values["analysis"] = AnalysisSettings(values["analysis"].bigrams, values["analysis"].stem, str(ud))
+        values["analysis"] = dataclasses.replace(values["analysis"], user_dict=str(ud))
     return Settings(**values, extra=extra)
 
 

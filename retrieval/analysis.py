@@ -22,6 +22,7 @@ TOKEN = re.compile(
     r"|(?P<word>[a-z0-9]+(?:[-_.'][a-z0-9]+)*)"
 )
 BIGRAM = "\u00b7"  # marks Han-character bigram terms, kept apart from jieba words
+UNIGRAM = "\u2022"  # marks single Han-character terms, kept apart from one-character words
 
 
 class Token(NamedTuple):
@@ -33,12 +34,13 @@ class Token(NamedTuple):
 @dataclass(frozen=True)
 class AnalysisSettings:
     bigrams: bool = True
+    unigrams: bool = True  # single Han characters too: a finer recall net than bigrams
     stem: bool = True
     user_dict: str | None = None
     hmm: bool = False  # jieba's HMM guesses new words ("钱会"); bigrams already catch unknown words
 
     def key(self) -> dict:
-        return {"bigrams": self.bigrams, "stem": self.stem, "user_dict": self.user_dict, "hmm": self.hmm,
+        return {"bigrams": self.bigrams, "unigrams": self.unigrams, "stem": self.stem, "user_dict": self.user_dict, "hmm": self.hmm,
                 "version": 5}
 
 
@@ -111,6 +113,9 @@ class Analyzer:
                 if self.settings.bigrams:
                     out += [(BIGRAM + norm[i:i + 2], i, i + 2) for i in range(start, end - 1)
                             if keep[i] and keep[i + 1]]
+                if self.settings.unigrams:
+                    out += [(UNIGRAM + norm[i], i, i + 1) for i in range(start, end)
+                            if keep[i] and norm[i] not in stop]
             elif match.lastgroup == "num":
                 out.append((match.group().replace(",", ""), start, end))
             else:

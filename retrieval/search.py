@@ -11,7 +11,7 @@ from bisect import bisect_right
 from dataclasses import dataclass
 from typing import NamedTuple, Sequence
 
-from .analysis import BIGRAM, Analyzer
+from .analysis import BIGRAM, UNIGRAM, Analyzer
 from .articles import Article
 from .errors import QuestionError
 from .index import BM25Index
@@ -26,6 +26,7 @@ NUMBER = re.compile(r"[\d.]+")
 @dataclass(frozen=True)
 class SearchSettings:
     bigram_weight: float = 0.5  # Han bigrams are a recall net: they count, at reduced weight
+    unigram_weight: float = 0.7  # and so are single Han characters
     context_weight: float = 0.3  # terms of earlier turns, for follow-ups
     min_coverage: float = 0.25  # share of the question's weight the best passage must hold
     max_question: int = 1000  # characters searched; the rest is cut
@@ -61,12 +62,13 @@ class Searcher:
         self.analyzer = analyzer
         self.settings = settings
         self.token_cache: dict[int, list] = {}
+        self.kind_weight = {BIGRAM: settings.bigram_weight, UNIGRAM: settings.unigram_weight}
         self.title_terms: dict[str, frozenset[str]] = {}
 
     def weights(self, text: str, scale: float = 1.0) -> dict[str, float]:
         out: dict[str, float] = {}
         for term in self.analyzer.terms(text):
-            w = scale * (self.settings.bigram_weight if term.startswith(BIGRAM) else 1.0)
+            w = scale * self.kind_weight.get(term[0], 1.0)
             out[term] = max(out.get(term, 0.0), w)
         return out
 
@@ -116,7 +118,7 @@ class Searcher:
             return ranked
         # terms are found by substring in the normalised text, not by segmenting each candidate
         # again: segmenting 30 passages was three quarters of a question's time
-        needles = {t: (t[1:] if t.startswith(BIGRAM) else t) for t in weights}
+        needles = {t: (t[1:] if t[0] in self.kind_weight else t) for t in weights}
         worth = {t: w * self.index.idf(t) for t, w in weights.items()}
         out = []
         for doc, score in ranked:
@@ -140,6 +142,9 @@ class Searcher:
     def follow_up_coverage(self, hit: Hit, own: dict[str, float], merged: dict[str, float]) -> float:
         """How well the best hit covers the question; a follow-up ("金额是多少？") covers little
         alone, so it may lean on the earlier turns, but only as far as its own words also match."""
+        # single characters match almost anything, so they are left out of the judgement
+        own = {t: w for t, w in own.items() if t[0] != UNIGRAM}
+        merged = {t: w for t, w in merged.items() if t[0] != UNIGRAM}
         held = self.covered(hit)
         alone = self.coverage(held, own)
         earlier = {t: w for t, w in merged.items() if t not in own}
@@ -170,7 +175,8 @@ class Searcher:
         tokens = self.passage_tokens(doc)
         present = {t.term for t in tokens}
         matched = tuple(t for t in own if t in present)
-        spans = merge((t.start, t.end) for t in tokens if t.term in own)
+        # single characters are a recall net, not what a reader should see marked
+        spans = merge((t.start, t.end) for t in tokens if t.term in own and t.term[0] != UNIGRAM)
         return Hit(rank, score, passage, self.articles[passage.article_id].source, matched, spans)
 
 

@@ -38,7 +38,7 @@ class RetrievalSettings:
     passage_target: int = 200
     passage_max: int = 400
     passage_overlap: bool = True
-    title_weight: int = 2  # the title's terms are counted this many times in each of its passages
+    title_weight: int = 3  # the title's terms are counted this many times in each of its passages
 
     def index_key(self) -> dict:
         """What the saved index depends on (search settings are applied at query time)."""

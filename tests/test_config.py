@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from retrieval.store import RetrievalSettings
 from bot.config import DEFAULT_CONFIG, ConfigError, Settings, load_settings
 from retrieval.analysis import AnalysisSettings
 from retrieval.index import BM25Settings
@@ -21,16 +22,13 @@ def config(tmp_path: Path, text: str) -> Path:
 def test_project_config_loads_with_the_documented_defaults(monkeypatch, index_dir):
     settings = load_settings()
     assert settings.corpus == (ROOT / "seeds",)
-    assert settings.passages.target == 200 and settings.passages.max == 400
-    assert settings.passages.overlap is True and settings.passages.title_weight == 2
-    assert settings.analysis == AnalysisSettings(bigrams=True, stem=True, user_dict=None)
+    # config.yaml spells out exactly the library's defaults, so the two cannot drift apart
+    assert settings.retrieval() == RetrievalSettings()
+    assert settings.passages.overlap is True and settings.passages.title_weight == 3
+    assert settings.analysis.unigrams and settings.analysis.bigrams and not settings.analysis.hmm
     assert settings.bm25 == BM25Settings(0.9, 0.4)
     assert settings.search.k == 5 and settings.search.min_coverage == 0.25
-    retrieval = settings.retrieval()
-    assert retrieval.passage_target == 200 and retrieval.passage_max == 400
-    assert retrieval.passage_overlap is True and retrieval.title_weight == 2
-    assert retrieval.bm25 == BM25Settings(0.9, 0.4) and retrieval.search.min_coverage == 0.25
-    assert not hasattr(retrieval.search, "k")  # k is the frontends' business, not the index's
+    assert not hasattr(settings.retrieval().search, "k")  # k is the frontends' business, not the index's
     assert DEFAULT_CONFIG == ROOT / "config.yaml"
 
 

@@ -53,6 +53,16 @@ def env(tmp_path_factory) -> dict:
     return out
 
 
+def library_hits(env: dict, question: str, k: int):
+    """What the retrieval library itself ranks for ``question``, with the REPL's settings and index."""
+    from bot.config import load_settings
+    from retrieval.store import open_searcher
+
+    settings = load_settings()
+    opened = open_searcher(list(settings.corpus), settings.retrieval(), Path(env["QABOT_INDEX_DIR"]))
+    return opened.searcher.search(question, k).hits
+
+
 class Repl:
     """One ``qabot repl`` in a pseudo-terminal."""
 
@@ -118,12 +128,15 @@ def test_more_shows_the_next_results_and_open_the_paragraph_or_article(env):
     repl.say(Q1, "[5]")
     more = repl.say(":more", "[10]")
     assert "[6]" in more and "[1]" not in ANSI.sub("", more)
+    seven, ten = library_hits(env, Q1, 10)[6:10:3]
     opened = repl.say(":open 7", "拓展与应用。")  # the paragraph is the whole article here
-    assert "[7] 商汤科技成立北美智慧医疗实验室" in flat(opened) and "¶1.12 ·" in flat(opened)
+    assert f"[7] {seven.passage.title}" in flat(opened) and f"¶{seven.passage.paragraph}.{seven.passage.part} ·" in flat(opened)
     assert "作为实验室医疗影像分析首席科学家" in flat(opened)  # the whole paragraph is shown
-    assert "出席实验室成立会议的" in flat(opened) and "实验室成立" in highlighted(opened)  # result 7's matches marked
+    assert seven.passage.text in flat(opened).replace("\r\n", "")
+    marked = highlighted(opened)  # result 7's own matches are marked in the paragraph
+    assert marked and all(word in seven.passage.text for word in marked)
     article = flat(repl.say(":open 10 all", "拓展与应用。"))  # the whole article, from its first sentence
-    assert "[10] 商汤科技成立北美智慧医疗实验室" in article and "¶1.9 ·" in article
+    assert f"[10] {ten.passage.title}" in article and f"¶{ten.passage.paragraph}.{ten.passage.part} ·" in article
     assert "近日，全球领先的人工智能平台公司商汤科技SenseTime" in article and "作为实验室医疗影像分析首席科学家" in article
     assert "No result 11: results 1 to 10 are shown." in repl.say(":open 11", "shown.")
     assert "Usage: :open N" in repl.say(":open", "article.")
@@ -221,8 +234,8 @@ Showing 2 results per answer.
 > {Q1}
 [1] {CITE5.format("1.3")}
     随着此次北美[智慧医疗实验室]的[成立]，[商汤]将加速AI在医学领域的研发与应用落地，实现诊断、治疗、康复等医学全链条的覆盖，推动AI+[医疗]技术的发展。
-[2] {CITE5.format("1.15")}
-    随着[智慧医疗实验室]的[成立]，[商汤]科技将加速在[医疗]领域的研发和落地。目前，[商汤]科技[智慧医疗]团队已经吸引了众多人…
+[2] {CITE5.format("1.13")}
+    事实上，[商汤]科技此前就开始对[智慧医疗]领域的研究投入与布局。今年三月，[商汤]科技与美国麻省理工学院(MIT)[成立]了人工智…
 
 > {Q2}
 [1] {CITE5.format("1")}
