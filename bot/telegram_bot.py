@@ -6,6 +6,9 @@ long polling, or as a webhook when ``telegram.webhook_url`` is set.
 """
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import signal
 import logging
 import os
 from urllib.parse import urlsplit
@@ -106,11 +109,19 @@ def durable_parts(token: str, tg: TelegramSettings, qa):
 
 
 async def post_init(app) -> None:
-    """Register the command menu and say who we are."""
+    """Register the command menu, reload the articles on SIGHUP, and say who we are."""
     await app.bot.set_my_commands(COMMANDS)
     qa = app.bot_data["qabot"]
+    with contextlib.suppress(NotImplementedError, AttributeError):  # no SIGHUP on some platforms
+        asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, lambda: app.create_task(reload(qa)))
     log.info("serving @%s: %d articles, %d passages from %s", app.bot.username, qa.answerer.article_count,
              qa.answerer.passage_count, qa.corpus)
+
+
+async def reload(qa) -> None:
+    """Re-read the articles in a thread and swap the new index in; questions go on meanwhile."""
+    log.info("SIGHUP: reloading the articles")
+    log.info("%s", await asyncio.to_thread(qa.answerer.reload))
 
 
 def preflight(settings: Settings) -> tuple[str, TelegramSettings]:

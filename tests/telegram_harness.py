@@ -45,7 +45,7 @@ class RunningBot:
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "config.yaml").write_text(config, encoding="utf-8")
         corpus = write_corpus(folder / "corpus.jsonl")
-        self.api, self.log_path = api, folder / log
+        self.api, self.log_path, self.folder = api, folder / log, folder
         self.started = sum(c.method == "setMyCommands" for c in api.calls)  # a restart registers them again
         environ = {k: v for k, v in os.environ.items() if not k.startswith("TELEGRAM_")}
         environ.update({"TELEGRAM_BOT_TOKEN": api.token, "TELEGRAM_API_BASE_URL": api.base_url,

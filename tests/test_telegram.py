@@ -6,6 +6,7 @@ every test also checks that the bot never sent anything Telegram would reject.
 from __future__ import annotations
 
 import json
+import signal
 import sys
 import time
 import urllib.error
@@ -268,6 +269,22 @@ def test_an_error_is_logged_and_told_and_the_bot_goes_on(api, bot):
     assert "Forgot" in visible(reply)
     assert "error while handling update" in bot.output() and "chat not found" in bot.output().lower()
     assert all(api.token not in c.params.get("text", "") for c in api.calls)  # nor in the error reply
+
+
+def test_sighup_reloads_changed_articles_while_running(api, bot, tmp_path):
+    chat = Chat(api, 106, 106)
+    before = chat.say("普洱茶产于哪里？")[-1]
+    assert "云南" not in visible(before)
+    corpus = bot.folder / "corpus.jsonl"
+    with open(corpus, "a", encoding="utf-8") as f:
+        f.write(json.dumps({"id": "tea", "title": "普洱茶", "text": "普洱茶产于云南，是一种发酵茶。"}, ensure_ascii=False) + "\n")
+    bot.proc.send_signal(signal.SIGHUP)
+    deadline = time.monotonic() + 30
+    while "Reloaded: 14 articles" not in bot.output():
+        assert time.monotonic() < deadline, bot.output()
+        time.sleep(0.2)
+    after = chat.say("普洱茶产于哪里？")[-1]
+    assert visible(after).startswith("[1] 普洱茶 · ¶1 · corpus.jsonl:14\n普洱茶产于云南")
 
 
 def test_nothing_rejected_clean_stop_and_no_token_in_logs(api, bot):
