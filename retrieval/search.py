@@ -21,6 +21,7 @@ from .passages import SENTENCE_END, Passage
 MARKUP = re.compile(r"</?[a-zA-Z][^<>]{0,200}>|\x1b\[[0-9;?]*[A-Za-z]")
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 NUMBER = re.compile(r"[\d.]+")
+ANAPHOR = re.compile(r"[他她它这那其该此]|\b(?:he|she|it|they|this|that|these|those|his|her|its|their)\b", re.I)
 
 
 @dataclass(frozen=True)
@@ -93,7 +94,7 @@ class Searcher:
                 "stopwords or punctuation; ask with the words you want found"
             )
         hits = [self.hit(rank, doc, score, merged) for rank, (doc, score) in enumerate(self.best(merged, k), 1)]
-        coverage = self.follow_up_coverage(hits[0], own, merged) if hits else 0.0
+        coverage = self.follow_up_coverage(hits[0], question, own, merged) if hits else 0.0
         # a bare number in common ("alert(1)" and "1年") is no evidence the passage answers
         words = hits and any(not NUMBER.fullmatch(t) for t in hits[0].matched)
         answered = bool(words) and coverage >= self.settings.min_coverage
@@ -139,21 +140,19 @@ class Searcher:
             title = self.title_terms[hit.passage.title] = frozenset(self.analyzer.terms(hit.passage.title))
         return set(hit.matched) | title
 
-    def follow_up_coverage(self, hit: Hit, own: dict[str, float], merged: dict[str, float]) -> float:
-        """How well the best hit covers the question; a follow-up ("金额是多少？") covers little
-        alone, so it may lean on the earlier turns, but only as far as its own words also match."""
+    def follow_up_coverage(self, hit: Hit, question: str, own: dict[str, float], merged: dict[str, float]) -> float:
+        """How well the best hit covers the question. A follow-up ("金额是多少？", "他说这笔钱…")
+        says little alone and is judged with its earlier turns; a question with words of its
+        own and no pointer back ("怎么给猫剪指甲？") is a new topic and judged alone."""
         # single characters match almost anything, so they are left out of the judgement
         own = {t: w for t, w in own.items() if t[0] != UNIGRAM}
-        merged = {t: w for t, w in merged.items() if t[0] != UNIGRAM}
         held = self.covered(hit)
         alone = self.coverage(held, own)
-        earlier = {t: w for t, w in merged.items() if t not in own}
-        if not earlier:
+        words = [t for t in own if t[0] not in self.kind_weight]
+        if len(merged) == len(own) or not (ANAPHOR.search(question) or len(words) <= 1):
             return alone
-        together = self.coverage(held, {**{t: 1.0 for t in earlier}, **own})
-        # words the corpus has never seen (猫, 指甲) point to a new topic rather than a follow-up
-        known = self.coverage({t for t in own if t in self.index.vocab}, own)
-        return max(alone, together * (0.5 + 0.5 * known))
+        earlier = {t: 1.0 for t in merged if t not in own and t[0] != UNIGRAM}
+        return max(alone, self.coverage(held, {**earlier, **own}))
 
     def coverage(self, matched: Sequence[str], own: dict[str, float]) -> float:
         """Share of the question's idf weight present in a passage; unseen terms count fully against."""

@@ -79,3 +79,13 @@ def test_search_never_crashes_and_highlights_stay_inside_the_passage(searcher, q
     assert result.answered in (True, False)
     for hit in result.hits:
         assert all(0 <= s < e <= len(hit.passage.text) for s, e in hit.highlights)
+
+
+@pytest.mark.parametrize("earlier, question, answered", [
+    ("影谱科技的创始人是谁？", "他说这笔钱会用来做什么？", True),  # a pointer back: judged with the earlier turn
+    ("影谱科技完成了哪一轮融资？", "金额是多少？", True),  # one word of its own: an ellipsis
+    ("商汤在哪里成立了智慧医疗实验室？", "怎么给猫剪指甲？", False),  # words of its own, none in the articles
+    ("商汤在哪里成立了智慧医疗实验室？", "今天天气怎么样？", False),
+])
+def test_follow_ups_lean_on_earlier_turns_but_a_new_topic_is_judged_alone(searcher, earlier, question, answered):
+    assert searcher.search(question, 3, [earlier]).answered is answered
