@@ -6,6 +6,7 @@ numpy sorts. So both cores analyse, and an unchanged article is never analysed t
 """
 from __future__ import annotations
 
+import contextlib
 import os
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
@@ -15,7 +16,7 @@ import numpy as np
 
 from .analysis import AnalysisSettings, Analyzer
 from .articles import Article
-from .index import Counts
+from .index import Counts, Merger
 from .passages import SENTENCE_END, Passage
 
 CHUNK = 4000  # passages a task: big enough to amortise the hand-over, small enough for a smooth progress bar
@@ -62,26 +63,29 @@ def sentence_texts(text: str) -> list[str]:
 
 
 def count(passages: Sequence[Passage], numbers: Sequence[int], analyzer: Analyzer, title_weight: int,
-          workers: int | None = None, progress: Progress | None = None) -> list[Counts]:
-    """Counts of ``passages`` (numbered ``numbers`` in the index), chunk by chunk."""
+          workers: int | None = None, progress: Progress | None = None, carried: Counts | None = None) -> Counts:
+    """Counts of ``passages`` (numbered ``numbers`` in the index), with ``carried`` ones joined in.
+    Chunks are merged as they arrive, while the workers go on with the next ones."""
     tasks = [([(p.title, p.text) for p in passages[i:i + CHUNK]], numbers[i:i + CHUNK], title_weight)
              for i in range(0, len(passages), CHUNK)]
     workers = workers or min(2, os.cpu_count() or 1)
-    parts: list[Counts] = []
-    if workers > 1 and len(passages) >= PARALLEL_FROM:
-        context = get_context("fork")
-        with ProcessPoolExecutor(workers, mp_context=context, initializer=_start,
-                                 initargs=(analyzer.settings,)) as pool:
-            for part in pool.map(_count_task, tasks):
-                parts.append(part)
-                if progress:
-                    progress(sum(p.size for p in parts), len(passages))
-        return parts
-    for items, nums, weight in tasks:
-        parts.append(count_items(analyzer, items, nums, weight))
-        if progress:
-            progress(sum(p.size for p in parts), len(passages))
-    return parts
+    merger = Merger()
+    if carried is not None:
+        merger.add(carried)
+    done = 0
+    with contextlib.ExitStack() as stack:
+        if workers > 1 and len(passages) >= PARALLEL_FROM:
+            pool = stack.enter_context(ProcessPoolExecutor(workers, mp_context=get_context("fork"),
+                                                           initializer=_start, initargs=(analyzer.settings,)))
+            parts = pool.map(_count_task, tasks)
+        else:
+            parts = (count_items(analyzer, *task) for task in tasks)
+        for part in parts:
+            merger.add(part)
+            done += part.size
+            if progress:
+                progress(done, len(passages))
+    return merger.counts()
 
 
 def _start(settings: AnalysisSettings) -> None:

@@ -52,18 +52,34 @@ class Counts:
         return Counts(terms, renumber[self.term_ids], self.doc_ids, self.tfs, self.size)
 
     @classmethod
-    def join(cls, parts: Sequence["Counts"]) -> "Counts":
-        """Counts of consecutive passage ranges (each numbered in the whole), as one."""
-        vocab: dict[str, int] = {}
-        term_ids = []
+    def join(cls, parts: Iterable["Counts"]) -> "Counts":
+        """Counts of disjoint passage sets (each numbered in the whole), as one."""
+        merger = Merger()
         for part in parts:
-            mapping = np.fromiter((vocab.setdefault(t, len(vocab)) for t in part.terms), dtype=np.int64,
-                                  count=len(part.terms))
-            term_ids.append(mapping[part.term_ids] if len(part.terms) else part.term_ids.astype(np.int64))
-        def cat(arrays, dtype):
-            return np.concatenate(arrays).astype(dtype) if arrays else np.zeros(0, dtype)
-        return cls(list(vocab), cat(term_ids, np.int64), cat([p.doc_ids for p in parts], np.int64),
-                   cat([p.tfs for p in parts], np.float32), sum(p.size for p in parts))
+            merger.add(part)
+        return merger.counts()
+
+
+class Merger:
+    """Joins Counts one at a time, so merging vocabularies can go on while workers still count."""
+
+    def __init__(self):
+        self.vocab: dict[str, int] = {}
+        self.parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        self.size = 0
+
+    def add(self, part: Counts) -> None:
+        vocab = self.vocab
+        mapping = np.fromiter((vocab.setdefault(t, len(vocab)) for t in part.terms), dtype=np.int64,
+                              count=len(part.terms))
+        term_ids = mapping[part.term_ids] if len(part.terms) else part.term_ids.astype(np.int64)
+        self.parts.append((term_ids, part.doc_ids.astype(np.int64), part.tfs.astype(np.float32)))
+        self.size += part.size
+
+    def counts(self) -> Counts:
+        def cat(i, dtype):
+            return np.concatenate([p[i] for p in self.parts]) if self.parts else np.zeros(0, dtype)
+        return Counts(list(self.vocab), cat(0, np.int64), cat(1, np.int64), cat(2, np.float32), self.size)
 
 
 @dataclass(frozen=True)
@@ -109,7 +125,7 @@ class BM25Index:
         impacts = tf_part(tfs, doc_len[doc_ids], float(doc_len.mean()) if counts.size else 1.0, settings)
         arrays = {"indptr": indptr, "docs": doc_ids, "tfs": tfs, "impacts": impacts, "df": df, "doc_len": doc_len}
         terms = [counts.terms[i] for i in order]
-        return cls({t: i for i, t in enumerate(terms)}, arrays, settings)
+        return cls(dict(zip(terms, range(len(terms)))), arrays, settings)
 
     def counts(self) -> "Counts":
         """The (term, passage, tf) counts this index was made of, to reuse in the next build."""
@@ -168,7 +184,7 @@ class BM25Index:
             raise IndexStoreError(f"index in {folder} is unreadable ({exc}); run `qabot index` to rebuild it") from exc
         if len(terms) + 1 != len(arrays["indptr"]) or meta["size"] != len(arrays["doc_len"]):
             raise IndexStoreError(f"index in {folder} is inconsistent; run `qabot index` to rebuild it")
-        return cls({t: i for i, t in enumerate(terms)}, arrays, BM25Settings(meta["k1"], meta["b"]))
+        return cls(dict(zip(terms, range(len(terms)))), arrays, BM25Settings(meta["k1"], meta["b"]))
 
 
 def tf_part(tf: np.ndarray, dl: np.ndarray, avgdl: float, s: BM25Settings) -> np.ndarray:

@@ -12,18 +12,20 @@ import json
 import os
 import shutil
 import tempfile
+import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from collections.abc import Sequence as SequenceABC
 from typing import Callable, NamedTuple, Sequence
 
 import numpy as np
 
 from .analysis import AnalysisSettings, Analyzer
-from .cachefiles import build_lock, unwritable, verify, write_manifest
+from .cachefiles import build_lock, file_digest, unwritable, verify, write_manifest
 from .articles import Article, LoadProblem, corpus_files, load_corpus
 from .errors import IndexStoreError
 from .counting import count, reusable
-from .index import BM25Index, BM25Settings, Counts
+from .index import BM25Index, BM25Settings
 from .passages import Passage, split_articles
 from .search import Searcher, SearchSettings
 
@@ -55,16 +57,47 @@ class Opened:
     built: bool  # False when the cached index was reused
 
 
-def corpus_key(paths: Sequence[str | os.PathLike], settings: RetrievalSettings) -> str:
-    """A digest of every corpus file's name and bytes plus the index settings."""
+def corpus_key(paths: Sequence[str | os.PathLike], settings: RetrievalSettings, index_dir: Path) -> str:
+    """A digest of every corpus file's name and bytes plus the index settings. A file's digest
+    is remembered with its size and modification time, so an unchanged corpus is not re-read."""
+    known = Fingerprints(Path(index_dir) / "fingerprints.json")
     digest = hashlib.sha256(json.dumps(settings.index_key(), sort_keys=True).encode())
     for path, name in corpus_files(paths, []):
-        digest.update(f"{path.resolve()}\0{name}\0".encode())
-        with open(path, "rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                digest.update(block)
-        digest.update(b"\0")
+        digest.update(f"{path.resolve()}\0{name}\0{known.digest(path)}\0".encode())
+    known.save()
     return digest.hexdigest()
+
+
+class Fingerprints:
+    """sha256 of files by (path, size, mtime): JSON beside the indexes, rewritten when it changes."""
+
+    def __init__(self, file: Path):
+        self.file, self.changed = file, False
+        try:
+            self.table = json.loads(file.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            self.table = {}
+
+    def digest(self, path: Path) -> str:
+        stat = path.stat()
+        key, stamp = str(path.resolve()), [stat.st_size, stat.st_mtime_ns]
+        entry = self.table.get(key)
+        if isinstance(entry, list) and entry[:2] == stamp:
+            return entry[2]
+        digest = file_digest(path)
+        # a file changed within the last seconds may change again within the clock's resolution
+        # with its size kept: remember only settled files (git's "racily clean" rule)
+        if time.time_ns() - stat.st_mtime_ns > 2_000_000_000:
+            self.table[key], self.changed = stamp + [digest], True
+        return digest
+
+    def save(self) -> None:
+        if self.changed:
+            with contextlib.suppress(OSError):  # a read-only index folder: just hash again next time
+                self.file.parent.mkdir(parents=True, exist_ok=True)
+                tmp = self.file.with_name(f".{self.file.name}.{os.getpid()}")
+                tmp.write_text(json.dumps(self.table), encoding="utf-8")
+                os.replace(tmp, self.file)
 
 
 def lineage(paths: Sequence[str | os.PathLike], settings: RetrievalSettings) -> str:
@@ -80,7 +113,7 @@ def open_searcher(paths: Sequence[str | os.PathLike], settings: RetrievalSetting
     """A ``Searcher`` over ``paths``, from the cache in ``index_dir`` when it is current.
 
     ``progress`` hears what is being done; ``steps(done, total)`` follows passage analysis."""
-    key = corpus_key(paths, settings)
+    key = corpus_key(paths, settings, index_dir)
     folder = Path(index_dir) / key[:20]
     analyzer = Analyzer(settings.analysis)
     if not rebuild:
@@ -104,8 +137,9 @@ def build(paths: Sequence[str | os.PathLike], key: str, folder: Path, analyzer: 
     if progress:
         unchanged = f", {len(passages) - len(numbers)} unchanged" if carried else ""
         progress(f"indexing {len(corpus.articles)} articles, {len(passages)} passages{unchanged}")
-    parts = count([passages[i] for i in numbers], numbers, analyzer, settings.title_weight, progress=steps)
-    index = BM25Index.from_counts(Counts.join(([carried] if carried else []) + parts), settings.bm25)
+    counts = count([passages[i] for i in numbers], numbers, analyzer, settings.title_weight, progress=steps,
+                   carried=carried)
+    index = BM25Index.from_counts(counts, settings.bm25)
     save(folder, {"key": key, "format": FORMAT, "lineage": family}, corpus.articles, corpus.problems,
          passages, index)
     drop_superseded(folder, family)
@@ -180,13 +214,27 @@ def load(folder: Path) -> Stored:
 
 
 def opened(stored: Stored, analyzer: Analyzer, settings: RetrievalSettings, built: bool) -> Opened:
-    articles = stored.articles
-    try:
-        passages = [
-            Passage(articles[a].id, articles[a].title, int(par), int(part), int(s), int(e), articles[a].text[s:e])
-            for a, par, part, s, e in stored.table.tolist()
-        ]
-    except (IndexError, TypeError, ValueError) as exc:
-        raise IndexStoreError(f"cached passages do not match their articles: {exc}") from exc
-    searcher = Searcher(articles, passages, stored.index, analyzer, settings.search)
+    table = stored.table
+    if len(table) and (table[:, 0].max() >= len(stored.articles) or table[:, 0].min() < 0):
+        raise IndexStoreError("cached passages do not match their articles; run `qabot index --rebuild`")
+    searcher = Searcher(stored.articles, PassageTable(stored.articles, table), stored.index, analyzer,
+                        settings.search)
     return Opened(searcher, stored.problems, stored.folder, built)
+
+
+class PassageTable(SequenceABC):
+    """Passages made on demand from the saved table: a search touches a few dozen of a million,
+    so loading an index builds none of them."""
+
+    def __init__(self, articles: Sequence[Article], table: np.ndarray):
+        self.articles, self.table = articles, table
+
+    def __len__(self) -> int:
+        return len(self.table)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        a, paragraph, part, start, end = self.table[i].tolist()
+        article = self.articles[a]
+        return Passage(article.id, article.title, paragraph, part, start, end, article.text[start:end])
