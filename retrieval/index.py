@@ -155,15 +155,16 @@ class BM25Index:
     def top(self, weighted_terms: dict[str, float], k: int) -> list[tuple[int, float]]:
         """The ``k`` best (passage, score) pairs with a score above zero, best first."""
         scores = self.scores(weighted_terms)
-        k = min(k, self.size)
-        if k <= 0:
+        hit = np.flatnonzero(scores > 0)  # usually a small part of the index: select among these only
+        if k <= 0 or not len(hit):
             return []
-        # argpartition is linear; sorting only the winners keeps top-k cheap on big indexes.
-        # Every passage tied with the k-th score is kept, so ties break by passage order.
-        kth = scores[np.argpartition(-scores, k - 1)[k - 1]]
-        best = np.flatnonzero(scores >= kth)
-        best = best[np.lexsort((best, -scores[best]))][:k]
-        return [(int(i), float(scores[i])) for i in best if scores[i] > 0]
+        if len(hit) > k:
+            # argpartition is linear; sorting only the winners keeps top-k cheap on big indexes.
+            # Every passage tied with the k-th score is kept, so ties break by passage order.
+            kth = np.partition(scores[hit], len(hit) - k)[len(hit) - k]
+            hit = hit[scores[hit] >= kth]
+        best = hit[np.lexsort((hit, -scores[hit]))][:k]
+        return [(int(i), float(scores[i])) for i in best]
 
     def save(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
