@@ -136,21 +136,29 @@ class BM25Index:
     def idf_of(self, df: int | np.ndarray) -> float | np.ndarray:
         return np.log1p((self.size - df + 0.5) / (df + 0.5))
 
+    def df_of(self, term: str) -> int:
+        tid = self.vocab.get(term)
+        return int(self.df[tid]) if tid is not None else 0
+
     def idf(self, term: str) -> float:
         tid = self.vocab.get(term)
         return float(self.idf_of(self.df[tid]) if tid is not None else self.unseen_idf)
 
     def scores(self, weighted_terms: dict[str, float]) -> np.ndarray:
         """BM25 score of every passage for terms with query weights."""
-        scores = np.zeros(self.size, dtype=np.float32)
+        docs, values = [], []
         for term, weight in weighted_terms.items():
             tid = self.vocab.get(term)
             if tid is None:
                 continue
             s, e = self.indptr[tid], self.indptr[tid + 1]
-            # each passage appears once per term, so a fancy-indexed += adds correctly
-            scores[self.docs[s:e]] += np.float32(weight * self.idf_of(self.df[tid])) * self.impacts[s:e]
-        return scores
+            docs.append(self.docs[s:e])
+            values.append(self.impacts[s:e] * np.float32(weight * self.idf_of(self.df[tid])))
+        if not docs:
+            return np.zeros(self.size, dtype=np.float32)
+        # one bincount over all postings: a single pass in C, where a += per term gathers,
+        # adds and scatters the whole score array again for every term
+        return np.bincount(np.concatenate(docs), weights=np.concatenate(values), minlength=self.size)
 
     def top(self, weighted_terms: dict[str, float], k: int) -> list[tuple[int, float]]:
         """The ``k`` best (passage, score) pairs with a score above zero, best first."""

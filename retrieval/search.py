@@ -20,6 +20,7 @@ from .passages import SENTENCE_END, Passage
 
 MARKUP = re.compile(r"</?[a-zA-Z][^<>]{0,200}>|\x1b\[[0-9;?]*[A-Za-z]")
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+LARGE = 50_000  # passages: from here on, common characters are left out of questions
 NUMBER = re.compile(r"[\d.]+")
 ANAPHOR = re.compile(r"[他她它这那其该此]|\b(?:he|she|it|they|this|that|these|those|his|her|its|their)\b", re.I)
 
@@ -28,6 +29,7 @@ ANAPHOR = re.compile(r"[他她它这那其该此]|\b(?:he|she|it|they|this|that|
 class SearchSettings:
     bigram_weight: float = 0.5  # Han bigrams are a recall net: they count, at reduced weight
     unigram_weight: float = 0.7  # and so are single Han characters
+    unigram_max_share: float = 0.2  # but, on big indexes, not those in more than this share of passages
     context_weight: float = 0.3  # terms of earlier turns, for follow-ups
     min_coverage: float = 0.25  # share of the question's weight the best passage must hold
     max_question: int = 1000  # characters searched; the rest is cut
@@ -68,7 +70,12 @@ class Searcher:
 
     def weights(self, text: str, scale: float = 1.0) -> dict[str, float]:
         out: dict[str, float] = {}
+        # on a big index a character found in many passages says little and costs the most to
+        # score; on a small one it costs nothing and still helps a little, so it is kept
+        common = self.settings.unigram_max_share * self.index.size if self.index.size >= LARGE else None
         for term in self.analyzer.terms(text):
+            if common is not None and term[0] == UNIGRAM and self.index.df_of(term) > common:
+                continue
             w = scale * self.kind_weight.get(term[0], 1.0)
             out[term] = max(out.get(term, 0.0), w)
         return out

@@ -89,3 +89,18 @@ def test_search_never_crashes_and_highlights_stay_inside_the_passage(searcher, q
 ])
 def test_follow_ups_lean_on_earlier_turns_but_a_new_topic_is_judged_alone(searcher, earlier, question, answered):
     assert searcher.search(question, 3, [earlier]).answered is answered
+
+
+def test_on_a_big_index_common_characters_are_not_searched(searcher, monkeypatch):
+    from retrieval import search
+    from retrieval.analysis import UNIGRAM
+
+    question = "商汤的人工智能实验室"
+    kept = set(searcher.query(question)[0])
+    assert UNIGRAM + "商" in kept  # a small index searches every character
+    monkeypatch.setattr(search, "LARGE", 0)
+    share = searcher.settings.unigram_max_share * searcher.index.size
+    big = set(searcher.query(question)[0])
+    dropped = {t for t in kept - big}
+    assert dropped and all(t[0] == UNIGRAM and searcher.index.df_of(t) > share for t in dropped)
+    assert all(searcher.index.df_of(t) <= share for t in big if t[0] == UNIGRAM)
