@@ -103,7 +103,7 @@ class Searcher:
         hits = [self.hit(rank, doc, score, merged) for rank, (doc, score) in enumerate(self.best(merged, k), 1)]
         coverage = self.follow_up_coverage(hits[0], question, own, merged) if hits else 0.0
         # a bare number in common ("alert(1)" and "1年") is no evidence the passage answers
-        words = hits and any(not NUMBER.fullmatch(t) for t in hits[0].matched)
+        words = hits and any(not NUMBER.fullmatch(t) and t[0] != UNIGRAM for t in hits[0].matched)
         answered = bool(words) and coverage >= self.settings.min_coverage
         return SearchResult(question, hits, answered, coverage, truncated)
 
