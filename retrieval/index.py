@@ -8,6 +8,7 @@ Saved as .npy arrays and JSON, loaded memory-mapped; never pickled.
 from __future__ import annotations
 
 import json
+from bisect import bisect_left
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -82,6 +83,39 @@ class Merger:
         return Counts(list(self.vocab), cat(0, np.int64), cat(1, np.int64), cat(2, np.float32), self.size)
 
 
+class Vocabulary:
+    """The index's terms, sorted; a term's id is its place, found by binary search. Loading a
+    million-term index then builds no dict (that took longer than reading the arrays)."""
+
+    def __init__(self, terms: list[str]):
+        self.terms = terms
+
+    def get(self, term: str, default: int | None = None) -> int | None:
+        i = bisect_left(self.terms, term)
+        return i if i < len(self.terms) and self.terms[i] == term else default
+
+    def __getitem__(self, term: str) -> int:
+        i = self.get(term)
+        if i is None:
+            raise KeyError(term)
+        return i
+
+    def __contains__(self, term: object) -> bool:
+        return isinstance(term, str) and self.get(term) is not None
+
+    def __len__(self) -> int:
+        return len(self.terms)
+
+    def __iter__(self):
+        return iter(self.terms)
+
+    def items(self):
+        return zip(self.terms, range(len(self.terms)))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Vocabulary) and self.terms == other.terms
+
+
 @dataclass(frozen=True)
 class BM25Settings:
     k1: float = 0.9
@@ -91,7 +125,7 @@ class BM25Settings:
 class BM25Index:
     """Lucene-variant BM25: idf = ln(1 + (N - df + .5)/(df + .5)), tf part tf·(k1+1)/(tf + k1·norm)."""
 
-    def __init__(self, vocab: dict[str, int], arrays: dict[str, np.ndarray], settings: BM25Settings):
+    def __init__(self, vocab: "Vocabulary", arrays: dict[str, np.ndarray], settings: BM25Settings):
         self.vocab = vocab
         self.settings = settings
         self.indptr, self.docs, self.impacts = arrays["indptr"], arrays["docs"], arrays["impacts"]
@@ -125,12 +159,12 @@ class BM25Index:
         impacts = tf_part(tfs, doc_len[doc_ids], float(doc_len.mean()) if counts.size else 1.0, settings)
         arrays = {"indptr": indptr, "docs": doc_ids, "tfs": tfs, "impacts": impacts, "df": df, "doc_len": doc_len}
         terms = [counts.terms[i] for i in order]
-        return cls(dict(zip(terms, range(len(terms)))), arrays, settings)
+        return cls(Vocabulary(terms), arrays, settings)
 
     def counts(self) -> "Counts":
         """The (term, passage, tf) counts this index was made of, to reuse in the next build."""
         term_ids = np.repeat(np.arange(len(self.df), dtype=np.int64), self.df)
-        terms = sorted(self.vocab, key=self.vocab.__getitem__)
+        terms = self.vocab.terms
         return Counts(terms, term_ids, np.asarray(self.docs), np.asarray(self.tfs), self.size)
 
     def idf_of(self, df: int | np.ndarray) -> float | np.ndarray:
@@ -178,7 +212,7 @@ class BM25Index:
         folder.mkdir(parents=True, exist_ok=True)
         for name in ARRAYS:
             np.save(folder / f"{name}.npy", getattr(self, name), allow_pickle=False)
-        terms = sorted(self.vocab, key=self.vocab.__getitem__)
+        terms = self.vocab.terms
         (folder / "vocab.json").write_text(json.dumps(terms, ensure_ascii=False), encoding="utf-8")
         meta = {"k1": self.settings.k1, "b": self.settings.b, "size": self.size}
         (folder / "bm25.json").write_text(json.dumps(meta), encoding="utf-8")
@@ -193,7 +227,7 @@ class BM25Index:
             raise IndexStoreError(f"index in {folder} is unreadable ({exc}); run `qabot index` to rebuild it") from exc
         if len(terms) + 1 != len(arrays["indptr"]) or meta["size"] != len(arrays["doc_len"]):
             raise IndexStoreError(f"index in {folder} is inconsistent; run `qabot index` to rebuild it")
-        return cls(dict(zip(terms, range(len(terms)))), arrays, BM25Settings(meta["k1"], meta["b"]))
+        return cls(Vocabulary(terms), arrays, BM25Settings(meta["k1"], meta["b"]))
 
 
 def tf_part(tf: np.ndarray, dl: np.ndarray, avgdl: float, s: BM25Settings) -> np.ndarray:
