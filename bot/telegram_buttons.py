@@ -75,18 +75,21 @@ async def more(query, context, parsed: Callback, shown: Shown) -> None:
                                        reply_markup=answer_keyboard(parsed.ident, shown, snippets)))
 
 
-def cited_hit(parsed: Callback, shown: Shown):
+async def cited_hit(query, parsed: Callback, shown: Shown):
+    """The hit a paragraph/article button points at, the press answered; None (and an alert) if none."""
     rank = int(parsed.arg) if (parsed.arg or "").isdigit() else 0
-    return shown.answer.hits[rank - 1] if 1 <= rank <= len(shown.answer.hits) else None
+    if not 1 <= rank <= len(shown.answer.hits):
+        await query.answer("No such passage.", show_alert=True)
+        return None
+    await query.answer()
+    return shown.answer.hits[rank - 1]
 
 
 async def paragraph(query, context, parsed: Callback, shown: Shown) -> None:
     """Send the whole paragraph a cited passage comes from."""
-    hit = cited_hit(parsed, shown)
+    hit = await cited_hit(query, parsed, shown)
     if hit is None:
-        await query.answer("No such passage.", show_alert=True)
         return
-    await query.answer()
     text = paragraph_html(hit, context.application.bot_data["qabot"].answerer.paragraph(hit))
     keyboard = InlineKeyboardMarkup([[InlineKeyboardButton("📰 Whole article", callback_data=f"a:{parsed.ident}:{hit.rank}")]])
     await send_pieces(query, context, split_html(text), keyboard)
@@ -94,11 +97,9 @@ async def paragraph(query, context, parsed: Callback, shown: Shown) -> None:
 
 async def article(query, context, parsed: Callback, shown: Shown) -> None:
     """Send the whole article a cited passage comes from, in as many messages as it takes."""
-    hit = cited_hit(parsed, shown)
+    hit = await cited_hit(query, parsed, shown)
     if hit is None:
-        await query.answer("No such passage.", show_alert=True)
         return
-    await query.answer()
     pieces = split_html(article_html(hit, context.application.bot_data["qabot"].answerer.article_text(hit)))
     if len(pieces) > MAX_ARTICLE_MESSAGES:
         pieces = pieces[:MAX_ARTICLE_MESSAGES] + [f"(… {len(pieces) - MAX_ARTICLE_MESSAGES} more messages' worth of "

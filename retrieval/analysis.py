@@ -103,7 +103,7 @@ class Analyzer:
         # segmenting); its Han words are kept, Latin words and numbers come from TOKEN below
         keep = bytearray(b"\x01") * len(norm)  # 0 where a stopword or question word stands
         for word, s, e in self.jieba.tokenize(norm, hmm=hmm):
-            if word in stop or word[0] == "哪":
+            if word in stop or word[0] == "哪":  # every 哪 word (哪一年, 哪国) asks, it doesn't say
                 keep[s:e] = bytes(e - s)
         out = [(w, s, e) for w, s, e in self.jieba.tokenize(norm, mode="search", hmm=hmm)
                if "\u3400" <= w[0] <= "\u9fff" and any(keep[s:e]) and w not in stop]
@@ -121,10 +121,6 @@ class Analyzer:
             else:
                 out += self.word_tokens(match.group(), start)
         return out
-
-    def is_stop(self, term: str) -> bool:
-        """Stopwords, and every word that starts with 哪 (哪一年, 哪国): they ask, they don't say."""
-        return term in self.stopwords or term.startswith("哪")
 
     def word_tokens(self, word: str, offset: int) -> list[tuple[str, int, int]]:
         """An identifier gives its parts and, when it has several, the parts joined (RoI-Align → roialign)."""

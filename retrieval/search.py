@@ -176,13 +176,13 @@ class Searcher:
             tokens = self.token_cache[doc] = self.analyzer.tokens(self.passages[doc].text)
         return tokens
 
-    def hit(self, rank: int, doc: int, score: float, own: dict[str, float]) -> Hit:
+    def hit(self, rank: int, doc: int, score: float, weights: dict[str, float]) -> Hit:
         passage = self.passages[doc]
         tokens = self.passage_tokens(doc)
         present = {t.term for t in tokens}
-        matched = tuple(t for t in own if t in present)
+        matched = tuple(t for t in weights if t in present)
         # single characters are a recall net, not what a reader should see marked
-        spans = merge((t.start, t.end) for t in tokens if t.term in own and t.term[0] != UNIGRAM)
+        spans = merge((t.start, t.end) for t in tokens if t.term in weights and t.term[0] != UNIGRAM)
         return Hit(rank, score, passage, self.articles[passage.article_id].source, matched, spans)
 
 
@@ -204,11 +204,12 @@ def clean(text: str) -> str:
 def distinct(ranked: list[tuple[int, float]], passages: Sequence[Passage], k: int) -> list[tuple[int, float]]:
     """The best ``k`` passages of which no two overlap in the same article (windows do overlap)."""
     chosen: list[tuple[int, float]] = []
+    kept: list[Passage] = []  # made once each: a saved index makes passages on demand
     for doc, score in ranked:
         p = passages[doc]
-        if not any(q.article_id == p.article_id and q.start < p.end and p.start < q.end
-                   for q in (passages[c] for c, _ in chosen)):
+        if not any(q.article_id == p.article_id and q.start < p.end and p.start < q.end for q in kept):
             chosen.append((doc, score))
+            kept.append(p)
             if len(chosen) == k:
                 break
     return chosen
