@@ -11,24 +11,41 @@ import unicodedata
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from pathlib import Path
-from typing import NamedTuple
+from operator import itemgetter
+from typing import NamedTuple, Sequence
+
+import numpy as np
+
+from . import grams
+from .grams import BIGRAM, UNIGRAM  # noqa: F401  (the term markers, as search knows them)
 
 DATA = Path(__file__).parent / "data"
-HAN = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
-# Han runs; Latin identifiers (RoI-Align, x86_64, 3.5-turbo); numbers with , or . inside.
-TOKEN = re.compile(
-    rf"(?P<han>[{HAN}]+)"
-    r"|(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)(?![a-z])"
+# Latin identifiers (RoI-Align, x86_64, 3.5-turbo); numbers with , or . inside.
+OTHER = re.compile(
+    r"(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)(?![a-z])"
     r"|(?P<word>[a-z0-9]+(?:[-_.'][a-z0-9]+)*)"
 )
-BIGRAM = "\u00b7"  # marks Han-character bigram terms, kept apart from jieba words
-UNIGRAM = "\u2022"  # marks single Han-character terms, kept apart from one-character words
 
 
 class Token(NamedTuple):
     term: str
     start: int
     end: int
+
+
+class Analysed(NamedTuple):
+    """The terms of several texts: token i stands at ``start[i]:end[i]`` of text ``text[i]``; its
+    term is ``words[term[i]]``, or the gram ``grams[term[i] - len(words)]`` above them."""
+    words: list[str]
+    grams: np.ndarray
+    text: np.ndarray
+    term: np.ndarray
+    start: np.ndarray
+    end: np.ndarray
+
+    def term_list(self) -> list[str]:
+        names = self.words + grams.terms(self.grams)
+        return [names[i] for i in self.term.tolist()]
 
 
 @dataclass(frozen=True)
@@ -93,34 +110,94 @@ class Analyzer:
         return [Token(*span) for span in self.spans(text)]
 
     def terms(self, text: str) -> list[str]:
-        """The terms alone: what the index counts (no Token records: indexing time is in here)."""
-        return [span[0] for span in self.spans(text)]
+        """The terms alone: what the index counts."""
+        return self.analyse([text]).term_list()
 
     def spans(self, text: str) -> list[tuple[str, int, int]]:
-        norm = self.normalise(text)
-        stop, hmm = self.stopwords, self.settings.hmm
-        # the segmenter runs once over the whole text (a call per Han run costs more than the
-        # segmenting); its Han words are kept, Latin words and numbers come from TOKEN below
-        keep = bytearray(b"\x01") * len(norm)  # 0 where a stopword or question word stands
-        for word, s, e in self.jieba.tokenize(norm, hmm=hmm):
-            if word in stop or word[0] == "哪":  # every 哪 word (哪一年, 哪国) asks, it doesn't say
-                keep[s:e] = bytes(e - s)
-        out = [(w, s, e) for w, s, e in self.jieba.tokenize(norm, mode="search", hmm=hmm)
-               if "\u3400" <= w[0] <= "\u9fff" and any(keep[s:e]) and w not in stop]
-        for match in TOKEN.finditer(norm):
+        found = self.analyse([text])
+        return list(zip(found.term_list(), found.start.tolist(), found.end.tolist()))
+
+    def analyse(self, texts: Sequence[str]) -> Analysed:
+        """The terms of many texts at once: jieba words, Han bigrams and single characters
+        found with array operations over the code points (they are most of the terms, and a
+        Python loop per character was most of indexing time), numbers and Latin words.
+        The texts are segmented as one, joined by line breaks, which no term crosses."""
+        norms = [self.normalise(t) for t in texts]
+        joined = "\n".join(norms)
+        cp = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32).astype(np.int64)
+        vocab: dict[str, int] = {}
+        word_ids, starts, ends, keep = self.words(joined, cp, vocab)
+        others = self.others(joined, vocab)
+        han = ((cp >= 0x3400) & (cp <= 0x4DBF)) | ((cp >= 0x4E00) & (cp <= 0x9FFF)) | ((cp >= 0xF900) & (cp <= 0xFAFF))
+        kept = han & keep
+        codes, gram_starts, lengths = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)], [0]
+        if self.settings.bigrams:
+            at = np.flatnonzero(kept[:-1] & kept[1:])
+            codes.append(grams.bigram_codes(cp[at], cp[at + 1]))
+            gram_starts.append(at)
+            lengths.append(2)
+        if self.settings.unigrams:
+            at = np.flatnonzero(kept & ~stop_chars(self.stopwords)[np.where(kept, cp, 0)])
+            codes.append(cp[at])
+            gram_starts.append(at)
+            lengths.append(1)
+        gram_codes, gram_ids = dense(np.concatenate(codes))
+        gram_starts = np.concatenate(gram_starts)
+        gram_ends = gram_starts + np.repeat(lengths, [len(c) for c in codes])
+        term = np.concatenate([word_ids, others[0], gram_ids + len(vocab)])
+        start = np.concatenate([starts, others[1], gram_starts])
+        end = np.concatenate([ends, others[2], gram_ends])
+        # which text each token is in, and its offsets there
+        lengths_ = np.fromiter(map(len, norms), dtype=np.int64, count=len(norms)) + 1
+        bounds = np.concatenate([[0], np.cumsum(lengths_)])
+        text = np.repeat(np.arange(len(norms)), lengths_)[start] if len(start) else start
+        return Analysed(list(vocab), gram_codes, text, term, start - bounds[text], end - bounds[text])
+
+    def words(self, joined: str, cp: np.ndarray, vocab: dict[str, int]):
+        """Han words of jieba's search mode (ids, starts, ends) not made of stopwords alone, and
+        a mask of the characters that are no stopword or question word (False at 的, 哪一年)."""
+        found = self.jieba.tokenize(joined, mode="search", hmm=self.settings.hmm)
+        if not found:
+            return (*empty(), np.ones(len(cp), dtype=bool))
+        words = list(map(itemgetter(0), found))
+        starts, ends = (np.fromiter(map(itemgetter(i), found), dtype=np.int64, count=len(found)) for i in (1, 2))
+        unique = list(dict.fromkeys(words))  # C loops from here: a Python step per token is the cost
+        place = {w: i for i, w in enumerate(unique)}
+        local = np.fromiter(map(place.__getitem__, words), dtype=np.int64, count=len(words))
+        stop = self.stopwords
+        # every 哪 word (哪一年, 哪国) asks, it doesn't say
+        stopped = np.fromiter((w in stop or w[0] == "哪" for w in unique), dtype=bool, count=len(unique))
+        # search mode gives each word of the plain cut after the shorter words inside it: a plain
+        # word is one that no later token starts before the end of
+        later = np.minimum.accumulate(starts[::-1])[::-1]
+        plain = np.append(later[1:], len(cp)) >= ends
+        cut = plain & stopped[local]
+        inside = np.cumsum(np.bincount(starts[cut], minlength=len(cp) + 1) - np.bincount(ends[cut], minlength=len(cp) + 1))
+        keep = inside[:-1] == 0
+        kept_before = np.concatenate([[0], np.cumsum(keep)])
+        first = cp[starts]
+        ok = (first >= 0x3400) & (first <= 0x9FFF) & (kept_before[ends] > kept_before[starts])
+        ok &= ~np.fromiter((w in stop for w in unique), dtype=bool, count=len(unique))[local]
+        ids = np.full(len(unique), -1, dtype=np.int64)
+        wanted = np.unique(local[ok])
+        ids[wanted] = np.fromiter((vocab.setdefault(unique[i], len(vocab)) for i in wanted.tolist()), dtype=np.int64,
+                                  count=len(wanted))
+        return ids[local[ok]], starts[ok], ends[ok], keep
+
+    def others(self, joined: str, vocab: dict[str, int]):
+        """Numbers (13,600 → 13600) and Latin words, stemmed, with identifiers' parts."""
+        found: list[tuple[str, int, int]] = []
+        for match in OTHER.finditer(joined):
             start, end = match.span()
-            if match.lastgroup == "han":
-                if self.settings.bigrams:
-                    out += [(BIGRAM + norm[i:i + 2], i, i + 2) for i in range(start, end - 1)
-                            if keep[i] and keep[i + 1]]
-                if self.settings.unigrams:
-                    out += [(UNIGRAM + norm[i], i, i + 1) for i in range(start, end)
-                            if keep[i] and norm[i] not in stop]
-            elif match.lastgroup == "num":
-                out.append((match.group().replace(",", ""), start, end))
+            if match.lastgroup == "num":
+                found.append((match.group().replace(",", ""), start, end))
             else:
-                out += self.word_tokens(match.group(), start)
-        return out
+                found += self.word_tokens(match.group(), start)
+        if not found:
+            return empty()
+        terms, starts, ends = zip(*found)
+        ids = np.fromiter((vocab.setdefault(t, len(vocab)) for t in terms), dtype=np.int64, count=len(terms))
+        return ids, np.asarray(starts, dtype=np.int64), np.asarray(ends, dtype=np.int64)
 
     def word_tokens(self, word: str, offset: int) -> list[tuple[str, int, int]]:
         """An identifier gives its parts and, when it has several, the parts joined (RoI-Align → roialign)."""
@@ -171,6 +248,30 @@ def nfkc_table() -> dict[int, str]:
         if form != ch and len(form) == 1:
             table[code] = form
     return table
+
+
+@lru_cache(maxsize=4)
+def stop_chars(stopwords: frozenset[str]) -> np.ndarray:
+    """A table over the Basic Multilingual Plane: True at the one-character stopwords."""
+    table = np.zeros(0x10000, dtype=bool)
+    table[[ord(w) for w in stopwords if len(w) == 1 and ord(w) < 0x10000]] = True
+    return table
+
+
+def dense(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(the distinct codes, sorted; each code's place among them)."""
+    order = np.argsort(codes)
+    ordered = codes[order]
+    new = np.ones(len(ordered), dtype=bool)
+    new[1:] = ordered[1:] != ordered[:-1]
+    places = np.empty(len(codes), dtype=np.int64)
+    places[order] = np.cumsum(new) - 1
+    return ordered[new], places
+
+
+def empty():
+    nothing = np.zeros(0, dtype=np.int64)
+    return nothing, nothing, nothing
 
 
 def same_length(text: str, change) -> str:

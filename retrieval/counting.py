@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from itertools import chain
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 from typing import Callable, Sequence
@@ -16,7 +17,7 @@ import numpy as np
 
 from .analysis import AnalysisSettings, Analyzer
 from .articles import Article
-from .index import Counts, Merger
+from .index import Counts, Merger, count_keys
 from .passages import SENTENCE_END, Passage
 
 CHUNK = 4000  # passages a task: big enough to amortise the hand-over, small enough for a smooth progress bar
@@ -30,30 +31,25 @@ def count_items(analyzer: Analyzer, items: Sequence[tuple[str, str]], numbers: S
                 title_weight: int) -> Counts:
     """Counts of (title, text) passages numbered ``numbers``, each with its title's terms counted
     in ``title_weight`` times: the title names what the article is about, which the passage
-    itself often leaves unsaid. Each sentence is analysed once and
-    its terms kept as ids: overlapping windows share their sentences, so a window costs a
-    concatenation, not an analysis."""
-    vocab: dict[str, int] = {}
-    seen: dict[str, np.ndarray] = {}
-
-    def ids(text: str) -> np.ndarray:
-        found = seen.get(text)
-        if found is None:
-            found = seen[text] = np.fromiter((vocab.setdefault(t, len(vocab)) for t in analyzer.terms(text)),
-                                             dtype=np.int64)
-        return found
-
-    rows, title = [], None
-    for passage_title, text in items:
-        if passage_title != title:
-            title, seen = passage_title, {}
-            title_ids = np.tile(ids(passage_title), title_weight)
-        rows.append(np.concatenate([title_ids] + [ids(s) for s in sentence_texts(text)]))
-    width = max(len(vocab), 1)
-    doc_of = np.repeat(np.asarray(numbers, dtype=np.int64), [len(r) for r in rows])
-    keys, tfs = np.unique(doc_of * width + (np.concatenate(rows) if rows else np.zeros(0, np.int64)),
-                          return_counts=True)
-    return Counts(list(vocab), keys % width, keys // width, tfs.astype(np.float32), len(items))
+    itself often leaves unsaid. Each distinct sentence is analysed once, all of them in one
+    call: overlapping windows share their sentences, so a window costs array indexing only."""
+    texts: dict[str, int] = {}
+    rows = [[texts.setdefault(title, len(texts))] * title_weight
+            + [texts.setdefault(s, len(texts)) for s in sentence_texts(text)] for title, text in items]
+    found = analyzer.analyse(list(texts))
+    width = max(len(found.words) + len(found.grams), 1)
+    # each text's terms, texts in order (a sort of values: text * width + term)
+    of_text = np.sort(found.text * width + found.term) % width
+    per_text = np.bincount(found.text, minlength=len(texts))
+    first = np.concatenate([[0], np.cumsum(per_text)[:-1]]).astype(np.int64)
+    # a passage's terms: the runs of its texts, one after another
+    flat = np.fromiter(chain.from_iterable(rows), dtype=np.int64)
+    run = per_text[flat]
+    doc_of = np.repeat(np.repeat(np.asarray(numbers, dtype=np.int64), [len(r) for r in rows]), run)
+    at = np.arange(int(run.sum()), dtype=np.int64) + np.repeat(first[flat] - (np.cumsum(run) - run), run)
+    keys, tfs = count_keys(doc_of, of_text[at], width)
+    return Counts(found.words, found.grams, (keys % width).astype(np.int32), (keys // width).astype(np.int32),
+                  tfs.astype(np.float32), len(items))
 
 
 def sentence_texts(text: str) -> list[str]:
@@ -118,7 +114,7 @@ def reusable(previous, articles: Sequence[Article],
             todo[new_start:new_end] = False
     counts = old_index.counts()
     keep = old_to_new[counts.doc_ids] >= 0
-    carried = Counts(counts.terms, counts.term_ids[keep], old_to_new[counts.doc_ids[keep]], counts.tfs[keep],
+    carried = Counts(counts.words, counts.grams, counts.term_ids[keep], old_to_new[counts.doc_ids[keep]], counts.tfs[keep],
                      int((~todo).sum()))
     return carried, todo
 

@@ -15,19 +15,30 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
+from . import grams
 from .errors import IndexStoreError
 
 ARRAYS = ("indptr", "docs", "tfs", "impacts", "df", "doc_len")
 
 
+NO_CODES = np.zeros(0, dtype=np.int64)
+
+
 @dataclass
 class Counts:
-    """Term counts of passages: ``tfs[i]`` of term ``terms[term_ids[i]]`` in passage ``doc_ids[i]``."""
-    terms: list[str]
+    """Term counts of passages: ``tfs[i]`` of term ``term_ids[i]`` in passage ``doc_ids[i]``. Term ids
+    below ``len(words)`` are words; above, Han grams by code (``grams``, see ``retrieval.grams``)."""
+    words: list[str]
+    grams: np.ndarray
     term_ids: np.ndarray
     doc_ids: np.ndarray
     tfs: np.ndarray
     size: int  # passages, including any without terms
+
+    @property
+    def terms(self) -> list[str]:
+        """Every term as a string, by term id."""
+        return self.words + grams.terms(self.grams)
 
     @classmethod
     def of(cls, docs: Sequence[Sequence[str]], numbers: Sequence[int] | None = None) -> "Counts":
@@ -35,22 +46,23 @@ class Counts:
         vocab: dict[str, int] = {}
         ids = [vocab.setdefault(t, len(vocab)) for d in docs for t in d]
         doc_of = np.repeat(np.arange(len(docs), dtype=np.int64), [len(d) for d in docs])
-        # one int64 key per (passage, term) pair; np.unique counts them without Python loops
-        keys, tfs = np.unique(doc_of * max(len(vocab), 1) + np.asarray(ids, dtype=np.int64), return_counts=True)
+        keys, tfs = count_keys(doc_of, np.asarray(ids, dtype=np.int64), max(len(vocab), 1))
         width = max(len(vocab), 1)
         number = np.asarray(numbers if numbers is not None else range(len(docs)), dtype=np.int64)
-        return cls(list(vocab), keys % width, number[keys // width] if len(keys) else keys, tfs.astype(np.float32),
-                   len(docs))
+        words, codes, place = split_terms(list(vocab))
+        return cls(words, codes, place[keys % width], number[keys // width] if len(keys) else keys,
+                   tfs.astype(np.float32), len(docs))
 
     def without_unused_terms(self) -> "Counts":
-        """The same counts with terms that no passage holds (any more) dropped from ``terms``."""
-        used = np.zeros(len(self.terms), dtype=bool)
+        """The same counts with terms that no passage holds (any more) dropped."""
+        used = np.zeros(len(self.words) + len(self.grams), dtype=bool)
         used[self.term_ids] = True
         if used.all():
             return self
         renumber = np.cumsum(used) - 1
-        terms = [t for t, u in zip(self.terms, used) if u]
-        return Counts(terms, renumber[self.term_ids], self.doc_ids, self.tfs, self.size)
+        words = [t for t, u in zip(self.words, used.tolist()) if u]
+        return Counts(words, self.grams[used[len(self.words):]], renumber[self.term_ids], self.doc_ids, self.tfs,
+                      self.size)
 
     @classmethod
     def join(cls, parts: Iterable["Counts"]) -> "Counts":
@@ -61,38 +73,83 @@ class Counts:
         return merger.counts()
 
 
+def split_terms(terms: list[str]) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """(the words, the gram codes, each term's id in words + grams) of a list of distinct terms."""
+    codes = [grams.code(t) for t in terms]
+    words = [t for t, c in zip(terms, codes) if c is None]
+    gram_codes = np.asarray([c for c in codes if c is not None], dtype=np.int64)
+    place, w, g = np.empty(len(terms), dtype=np.int64), 0, len(words)
+    for i, c in enumerate(codes):
+        if c is None:
+            place[i], w = w, w + 1
+        else:
+            place[i], g = g, g + 1
+    order = np.argsort(gram_codes)  # codes ascending, as the other producers give them
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    is_gram = place >= len(words)
+    place[is_gram] = len(words) + rank[place[is_gram] - len(words)]
+    return words, gram_codes[order], place
+
+
+def count_keys(doc_of: np.ndarray, term_of: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct (passage, term) pairs as ``passage * width + term``, sorted, and how often each
+    occurs: a sort of values, not an argsort, which is many times faster."""
+    keys = np.sort(doc_of * width + term_of)
+    if not len(keys):
+        return keys, keys
+    first = np.flatnonzero(np.diff(keys, prepend=-1))
+    return keys[first], np.diff(np.append(first, len(keys)))
+
+
 class Merger:
-    """Joins Counts one at a time, so merging vocabularies can go on while workers still count."""
+    """Joins Counts one at a time, so merging vocabularies can go on while workers still count.
+    Words are merged at once; gram codes need no merging until the end."""
 
     def __init__(self):
         self.vocab: dict[str, int] = {}
-        self.parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        self.parts: list[tuple] = []
         self.size = 0
 
     def add(self, part: Counts) -> None:
         vocab = self.vocab
-        mapping = np.fromiter((vocab.setdefault(t, len(vocab)) for t in part.terms), dtype=np.int64,
-                              count=len(part.terms))
-        term_ids = mapping[part.term_ids] if len(part.terms) else part.term_ids.astype(np.int64)
-        self.parts.append((term_ids, part.doc_ids.astype(np.int64), part.tfs.astype(np.float32)))
+        words = np.fromiter((vocab.setdefault(t, len(vocab)) for t in part.words), dtype=np.int64,
+                            count=len(part.words))
+        self.parts.append((words, part.grams, part.term_ids.astype(np.int32), part.doc_ids.astype(np.int32),
+                           part.tfs.astype(np.float32)))
         self.size += part.size
 
     def counts(self) -> Counts:
-        def cat(i, dtype):
-            return np.concatenate([p[i] for p in self.parts]) if self.parts else np.zeros(0, dtype)
-        return Counts(list(self.vocab), cat(0, np.int64), cat(1, np.int64), cat(2, np.float32), self.size)
+        codes = np.unique(np.concatenate([p[1] for p in self.parts])) if self.parts else NO_CODES
+        term_ids = []
+        for words, part_codes, ids, _, _ in self.parts:
+            mapping = np.concatenate([words, len(self.vocab) + np.searchsorted(codes, part_codes)])
+            term_ids.append(mapping[ids] if len(mapping) else ids.astype(np.int64))
+
+        def cat(arrays, dtype):
+            return np.concatenate(arrays) if arrays else np.zeros(0, dtype)
+        return Counts(list(self.vocab), codes, cat(term_ids, np.int64), cat([p[3] for p in self.parts], np.int32),
+                      cat([p[4] for p in self.parts], np.float32), self.size)
 
 
 class Vocabulary:
-    """The index's terms, sorted; a term's id is its place, found by binary search. Loading a
-    million-term index then builds no dict (that took longer than reading the arrays)."""
+    """The index's terms: words sorted, then gram codes sorted; a term's id is its place, found by
+    binary search. Loading a million-term index then builds no dict and makes no strings."""
 
-    def __init__(self, terms: list[str]):
-        self.terms = terms
+    def __init__(self, words: list[str], codes: np.ndarray = NO_CODES):
+        self.words, self.codes = words, codes
+
+    @property
+    def terms(self) -> list[str]:
+        return self.words + grams.terms(self.codes)
 
     def get(self, term: str, default: int | None = None) -> int | None:
-        i = bisect_left(self.terms, term)
-        return i if i < len(self.terms) and self.terms[i] == term else default
+        code = grams.code(term)
+        if code is not None:
+            i = int(np.searchsorted(self.codes, code))
+            return len(self.words) + i if i < len(self.codes) and self.codes[i] == code else default
+        i = bisect_left(self.words, term)
+        return i if i < len(self.words) and self.words[i] == term else default
 
     def __getitem__(self, term: str) -> int:
         i = self.get(term)
@@ -104,16 +161,17 @@ class Vocabulary:
         return isinstance(term, str) and self.get(term) is not None
 
     def __len__(self) -> int:
-        return len(self.terms)
+        return len(self.words) + len(self.codes)
 
     def __iter__(self):
         return iter(self.terms)
 
     def items(self):
-        return zip(self.terms, range(len(self.terms)))
+        return zip(self.terms, range(len(self)))
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Vocabulary) and self.terms == other.terms
+        return (isinstance(other, Vocabulary) and self.words == other.words
+                and np.array_equal(self.codes, other.codes))
 
 
 @dataclass(frozen=True)
@@ -146,26 +204,25 @@ class BM25Index:
         by (term, passage), so the same counts give the same arrays however they were gathered:
         an incremental build equals a full one byte for byte."""
         counts = counts.without_unused_terms()
-        order = np.asarray(sorted(range(len(counts.terms)), key=counts.terms.__getitem__), dtype=np.int64)
-        rank = np.empty(len(order), dtype=np.int64)
+        order = sorted(range(len(counts.words)), key=counts.words.__getitem__)
+        rank = np.empty(len(counts.words) + len(counts.grams), dtype=np.int64)
         rank[order] = np.arange(len(order))
-        term_ids = rank[counts.term_ids]
-        by = np.argsort(term_ids * max(counts.size, 1) + counts.doc_ids, kind="stable")  # by (term, passage)
-        term_ids, doc_ids, tfs = term_ids[by], counts.doc_ids[by].astype(np.int32), counts.tfs[by].astype(np.float32)
-        df = np.bincount(term_ids, minlength=len(order)).astype(np.int32)
-        indptr = np.zeros(len(order) + 1, dtype=np.int64)
+        rank[len(order):] = np.arange(len(order), len(rank))  # gram codes come sorted
+        term_ids, doc_ids, tfs = by_term(rank[counts.term_ids], counts.doc_ids, counts.tfs, counts.size)
+        df = np.bincount(term_ids, minlength=len(rank)).astype(np.int32)
+        del term_ids
+        indptr = np.zeros(len(rank) + 1, dtype=np.int64)
         np.cumsum(df, out=indptr[1:])
         doc_len = np.bincount(doc_ids, weights=tfs, minlength=counts.size).astype(np.float32)
         impacts = tf_part(tfs, doc_len[doc_ids], float(doc_len.mean()) if counts.size else 1.0, settings)
         arrays = {"indptr": indptr, "docs": doc_ids, "tfs": tfs, "impacts": impacts, "df": df, "doc_len": doc_len}
-        terms = [counts.terms[i] for i in order]
-        return cls(Vocabulary(terms), arrays, settings)
+        return cls(Vocabulary([counts.words[i] for i in order], counts.grams), arrays, settings)
 
     def counts(self) -> "Counts":
         """The (term, passage, tf) counts this index was made of, to reuse in the next build."""
         term_ids = np.repeat(np.arange(len(self.df), dtype=np.int64), self.df)
-        terms = self.vocab.terms
-        return Counts(terms, term_ids, np.asarray(self.docs), np.asarray(self.tfs), self.size)
+        return Counts(self.vocab.words, np.asarray(self.vocab.codes), term_ids, np.asarray(self.docs),
+                      np.asarray(self.tfs), self.size)
 
     def idf_of(self, df: int | np.ndarray) -> float | np.ndarray:
         return np.log1p((self.size - df + 0.5) / (df + 0.5))
@@ -212,8 +269,8 @@ class BM25Index:
         folder.mkdir(parents=True, exist_ok=True)
         for name in ARRAYS:
             np.save(folder / f"{name}.npy", getattr(self, name), allow_pickle=False)
-        terms = self.vocab.terms
-        (folder / "vocab.json").write_text(json.dumps(terms, ensure_ascii=False), encoding="utf-8")
+        (folder / "vocab.json").write_text(json.dumps(self.vocab.words, ensure_ascii=False), encoding="utf-8")
+        np.save(folder / "grams.npy", np.asarray(self.vocab.codes, dtype=np.int64), allow_pickle=False)
         meta = {"k1": self.settings.k1, "b": self.settings.b, "size": self.size}
         (folder / "bm25.json").write_text(json.dumps(meta), encoding="utf-8")
 
@@ -221,13 +278,30 @@ class BM25Index:
     def load(cls, folder: Path) -> "BM25Index":
         try:
             meta = json.loads((folder / "bm25.json").read_text(encoding="utf-8"))
-            terms = json.loads((folder / "vocab.json").read_text(encoding="utf-8"))
+            words = json.loads((folder / "vocab.json").read_text(encoding="utf-8"))
+            codes = np.load(folder / "grams.npy", mmap_mode="r", allow_pickle=False)
             arrays = {n: np.load(folder / f"{n}.npy", mmap_mode="r", allow_pickle=False) for n in ARRAYS}
         except (OSError, ValueError, EOFError, KeyError) as exc:
             raise IndexStoreError(f"index in {folder} is unreadable ({exc}); run `qabot index` to rebuild it") from exc
-        if len(terms) + 1 != len(arrays["indptr"]) or meta["size"] != len(arrays["doc_len"]):
+        if len(words) + len(codes) + 1 != len(arrays["indptr"]) or meta["size"] != len(arrays["doc_len"]):
             raise IndexStoreError(f"index in {folder} is inconsistent; run `qabot index` to rebuild it")
-        return cls(Vocabulary(terms), arrays, BM25Settings(meta["k1"], meta["b"]))
+        return cls(Vocabulary(words, codes), arrays, BM25Settings(meta["k1"], meta["b"]))
+
+
+def by_term(term_ids: np.ndarray, doc_ids: np.ndarray, tfs: np.ndarray, size: int):
+    """Postings sorted by (term, passage): each packed with its tf into one int64 and the values
+    sorted (several times faster than an argsort); an argsort when they do not fit."""
+    width, most = max(size, 1), int(tfs.max()) + 1 if len(tfs) else 1
+    terms = int(term_ids.max()) + 1 if len(term_ids) else 1
+    whole = bool(np.all(tfs == np.floor(tfs)))
+    if whole and terms * width * most < 2 ** 62:
+        keys = (term_ids * width + doc_ids) * most + tfs.astype(np.int64)
+        keys.sort()
+        tfs = (keys % most).astype(np.float32)
+        keys //= most
+        return keys // width, (keys % width).astype(np.int32), tfs
+    by = np.argsort(term_ids * width + doc_ids)  # the pairs are distinct: no need for a stable sort
+    return term_ids[by], doc_ids[by].astype(np.int32), tfs[by].astype(np.float32)
 
 
 def tf_part(tf: np.ndarray, dl: np.ndarray, avgdl: float, s: BM25Settings) -> np.ndarray:

@@ -29,7 +29,7 @@ from .index import BM25Index, BM25Settings
 from .passages import Passage, split_articles
 from .search import Searcher, SearchSettings
 
-FORMAT = 4
+FORMAT = 5
 
 
 @dataclass(frozen=True)
