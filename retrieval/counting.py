@@ -59,8 +59,9 @@ def sentence_texts(text: str) -> list[str]:
 
 
 def count(passages: Sequence[Passage], numbers: Sequence[int], analyzer: Analyzer, title_weight: int,
-          workers: int | None = None, progress: Progress | None = None, carried: Counts | None = None) -> Counts:
-    """Counts of ``passages`` (numbered ``numbers`` in the index), with ``carried`` ones joined in.
+          workers: int | None = None, progress: Progress | None = None, carried: Counts | None = None) -> Merger:
+    """Counts of ``passages`` (numbered ``numbers`` in the index), with ``carried`` ones joined in,
+    gathered to make an index of (``Merger.index``).
     Chunks are merged as they arrive, while the workers go on with the next ones."""
     tasks = [([(p.title, p.text) for p in passages[i:i + CHUNK]], numbers[i:i + CHUNK], title_weight)
              for i in range(0, len(passages), CHUNK)]
@@ -81,7 +82,7 @@ def count(passages: Sequence[Passage], numbers: Sequence[int], analyzer: Analyze
             done += part.size
             if progress:
                 progress(done, len(passages))
-    return merger.counts()
+    return merger
 
 
 def _start(settings: AnalysisSettings) -> None:

@@ -53,25 +53,6 @@ class Counts:
         return cls(words, codes, place[keys % width], number[keys // width] if len(keys) else keys,
                    tfs.astype(np.float32), len(docs))
 
-    def without_unused_terms(self) -> "Counts":
-        """The same counts with terms that no passage holds (any more) dropped."""
-        used = np.zeros(len(self.words) + len(self.grams), dtype=bool)
-        used[self.term_ids] = True
-        if used.all():
-            return self
-        renumber = np.cumsum(used) - 1
-        words = [t for t, u in zip(self.words, used.tolist()) if u]
-        return Counts(words, self.grams[used[len(self.words):]], renumber[self.term_ids], self.doc_ids, self.tfs,
-                      self.size)
-
-    @classmethod
-    def join(cls, parts: Iterable["Counts"]) -> "Counts":
-        """Counts of disjoint passage sets (each numbered in the whole), as one."""
-        merger = Merger()
-        for part in parts:
-            merger.add(part)
-        return merger.counts()
-
 
 def split_terms(terms: list[str]) -> tuple[list[str], np.ndarray, np.ndarray]:
     """(the words, the gram codes, each term's id in words + grams) of a list of distinct terms."""
@@ -103,33 +84,94 @@ def count_keys(doc_of: np.ndarray, term_of: np.ndarray, width: int) -> tuple[np.
 
 
 class Merger:
-    """Joins Counts one at a time, so merging vocabularies can go on while workers still count.
-    Words are merged at once; gram codes need no merging until the end."""
+    """Gathers Counts one at a time (words are merged as they come, while workers still count),
+    then makes the index in one pass over them: each part's postings are packed straight into one
+    array of int64 keys (term, passage, tf in bit fields), sorted as values, taken apart in slices.
+    No array the size of all postings is made more than once: on a million passages that is
+    what the time and memory of this step are."""
 
-    def __init__(self):
+    SLICE = 1 << 20  # postings unpacked at a time
+
+    def __init__(self, parts: Iterable[Counts] = ()):
         self.vocab: dict[str, int] = {}
         self.parts: list[tuple] = []
         self.size = 0
+        for part in parts:
+            self.add(part)
 
     def add(self, part: Counts) -> None:
         vocab = self.vocab
         words = np.fromiter((vocab.setdefault(t, len(vocab)) for t in part.words), dtype=np.int64,
                             count=len(part.words))
-        self.parts.append((words, part.grams, part.term_ids.astype(np.int32), part.doc_ids.astype(np.int32),
-                           part.tfs.astype(np.float32)))
+        self.parts.append((words, part.grams, part.term_ids.astype(np.int32, copy=False),
+                           part.doc_ids.astype(np.int32, copy=False), part.tfs.astype(np.float32, copy=False)))
         self.size += part.size
 
-    def counts(self) -> Counts:
-        codes = np.unique(np.concatenate([p[1] for p in self.parts])) if self.parts else NO_CODES
-        term_ids = []
-        for words, part_codes, ids, _, _ in self.parts:
-            mapping = np.concatenate([words, len(self.vocab) + np.searchsorted(codes, part_codes)])
-            term_ids.append(mapping[ids] if len(mapping) else ids.astype(np.int64))
+    def index(self, settings: "BM25Settings") -> "BM25Index":
+        """The BM25 index of everything added; the parts are let go on the way."""
+        words = list(self.vocab)
+        order = sorted(range(len(words)), key=words.__getitem__)
+        codes = sorted_unique([p[1] for p in self.parts])
+        # each part's term ids in the index: words sorted, then gram codes sorted
+        rank = np.empty(len(words), dtype=np.int64)
+        rank[order] = np.arange(len(words))
+        maps, df = [], np.zeros(len(words) + len(codes), dtype=np.int64)
+        for part_words, part_codes, ids, _, _ in self.parts:
+            mapping = np.concatenate([rank[part_words], len(words) + np.searchsorted(codes, part_codes)])
+            df[mapping] += np.bincount(ids, minlength=len(mapping))  # a part's terms are distinct
+            maps.append(mapping)
+        used = df > 0  # carried counts may hold terms no passage has any more
+        renumber = np.cumsum(used) - 1
+        vocab = Vocabulary([words[i] for i in order if used[rank[i]]], codes[used[len(words):]])
+        df = df[used].astype(np.int32)
+        doc_bits = max(int(self.size - 1).bit_length(), 1)
+        tf_max = max((int(p[4].max()) for p in self.parts if len(p[4])), default=1)
+        tf_bits, term_bits = max(tf_max.bit_length(), 1), max(len(df) - 1, 1).bit_length()
+        if term_bits + doc_bits + tf_bits > 62:
+            raise IndexStoreError(f"{len(df)} terms over {self.size} passages do not fit this index's postings; "
+                                  "index the corpus in parts")
+        keys = np.empty(int(df.sum()), dtype=np.int64)
+        doc_len = np.zeros(self.size, dtype=np.float64)
+        at = 0
+        while self.parts:
+            _, _, ids, docs, tfs = self.parts.pop(0)
+            mapping = maps.pop(0)
+            part = keys[at:at + len(ids)]
+            part[:] = renumber[mapping][ids]
+            part <<= doc_bits
+            part |= docs
+            part <<= tf_bits
+            part |= tfs.astype(np.int64)
+            doc_len += np.bincount(docs, weights=tfs, minlength=self.size)
+            at += len(ids)
+        keys.sort()
+        docs = np.empty(len(keys), dtype=np.int32)
+        tfs = np.empty(len(keys), dtype=np.float32)
+        impacts = np.empty(len(keys), dtype=np.float32)
+        doc_len = doc_len.astype(np.float32)
+        avgdl = float(doc_len.mean()) if self.size else 1.0
+        # in slices, through buffers made once: a fresh temporary array the size of a slice costs
+        # more in page faults than the arithmetic done in it
+        field = np.empty(min(self.SLICE, len(keys)), dtype=np.int64)
+        for start in range(0, len(keys), self.SLICE):
+            part = keys[start:start + self.SLICE]
+            end, out = start + len(part), field[:len(part)]
+            np.bitwise_and(part, (1 << tf_bits) - 1, out=out)
+            tfs[start:end] = out
+            np.right_shift(part, tf_bits, out=out)
+            np.bitwise_and(out, (1 << doc_bits) - 1, out=out)
+            docs[start:end] = out
+            impacts[start:end] = tf_part(tfs[start:end], doc_len[docs[start:end]], avgdl, settings)
+        del keys
+        indptr = np.zeros(len(df) + 1, dtype=np.int64)
+        np.cumsum(df, out=indptr[1:])
+        arrays = {"indptr": indptr, "docs": docs, "tfs": tfs, "impacts": impacts, "df": df, "doc_len": doc_len}
+        return BM25Index(vocab, arrays, settings)
 
-        def cat(arrays, dtype):
-            return np.concatenate(arrays) if arrays else np.zeros(0, dtype)
-        return Counts(list(self.vocab), codes, cat(term_ids, np.int64), cat([p[3] for p in self.parts], np.int32),
-                      cat([p[4] for p in self.parts], np.float32), self.size)
+
+def sorted_unique(arrays: list[np.ndarray]) -> np.ndarray:
+    values = np.sort(np.concatenate(arrays)) if arrays else NO_CODES
+    return values[np.diff(values, prepend=-1) != 0] if len(values) else values
 
 
 class Vocabulary:
@@ -203,20 +245,7 @@ class BM25Index:
         """An index from (term, passage, tf) counts. The vocabulary is sorted and postings ordered
         by (term, passage), so the same counts give the same arrays however they were gathered:
         an incremental build equals a full one byte for byte."""
-        counts = counts.without_unused_terms()
-        order = sorted(range(len(counts.words)), key=counts.words.__getitem__)
-        rank = np.empty(len(counts.words) + len(counts.grams), dtype=np.int64)
-        rank[order] = np.arange(len(order))
-        rank[len(order):] = np.arange(len(order), len(rank))  # gram codes come sorted
-        term_ids, doc_ids, tfs = by_term(rank[counts.term_ids], counts.doc_ids, counts.tfs, counts.size)
-        df = np.bincount(term_ids, minlength=len(rank)).astype(np.int32)
-        del term_ids
-        indptr = np.zeros(len(rank) + 1, dtype=np.int64)
-        np.cumsum(df, out=indptr[1:])
-        doc_len = np.bincount(doc_ids, weights=tfs, minlength=counts.size).astype(np.float32)
-        impacts = tf_part(tfs, doc_len[doc_ids], float(doc_len.mean()) if counts.size else 1.0, settings)
-        arrays = {"indptr": indptr, "docs": doc_ids, "tfs": tfs, "impacts": impacts, "df": df, "doc_len": doc_len}
-        return cls(Vocabulary([counts.words[i] for i in order], counts.grams), arrays, settings)
+        return Merger([counts]).index(settings)
 
     def counts(self) -> "Counts":
         """The (term, passage, tf) counts this index was made of, to reuse in the next build."""
@@ -286,22 +315,6 @@ class BM25Index:
         if len(words) + len(codes) + 1 != len(arrays["indptr"]) or meta["size"] != len(arrays["doc_len"]):
             raise IndexStoreError(f"index in {folder} is inconsistent; run `qabot index` to rebuild it")
         return cls(Vocabulary(words, codes), arrays, BM25Settings(meta["k1"], meta["b"]))
-
-
-def by_term(term_ids: np.ndarray, doc_ids: np.ndarray, tfs: np.ndarray, size: int):
-    """Postings sorted by (term, passage): each packed with its tf into one int64 and the values
-    sorted (several times faster than an argsort); an argsort when they do not fit."""
-    width, most = max(size, 1), int(tfs.max()) + 1 if len(tfs) else 1
-    terms = int(term_ids.max()) + 1 if len(term_ids) else 1
-    whole = bool(np.all(tfs == np.floor(tfs)))
-    if whole and terms * width * most < 2 ** 62:
-        keys = (term_ids * width + doc_ids) * most + tfs.astype(np.int64)
-        keys.sort()
-        tfs = (keys % most).astype(np.float32)
-        keys //= most
-        return keys // width, (keys % width).astype(np.int32), tfs
-    by = np.argsort(term_ids * width + doc_ids)  # the pairs are distinct: no need for a stable sort
-    return term_ids[by], doc_ids[by].astype(np.int32), tfs[by].astype(np.float32)
 
 
 def tf_part(tf: np.ndarray, dl: np.ndarray, avgdl: float, s: BM25Settings) -> np.ndarray:

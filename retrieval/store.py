@@ -137,9 +137,9 @@ def build(paths: Sequence[str | os.PathLike], key: str, folder: Path, analyzer: 
     if progress:
         unchanged = f", {len(passages) - len(numbers)} unchanged" if carried else ""
         progress(f"indexing {len(corpus.articles)} articles, {len(passages)} passages{unchanged}")
-    counts = count([passages[i] for i in numbers], numbers, analyzer, settings.title_weight, progress=steps,
-                   carried=carried)
-    index = BM25Index.from_counts(counts, settings.bm25)
+    gathered = count([passages[i] for i in numbers], numbers, analyzer, settings.title_weight, progress=steps,
+                     carried=carried)
+    index = gathered.index(settings.bm25)
     save(folder, {"key": key, "format": FORMAT, "lineage": family}, corpus.articles, corpus.problems,
          passages, index)
     drop_superseded(folder, family)
