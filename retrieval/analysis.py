@@ -101,9 +101,19 @@ class Analyzer:
 
     def normalise(self, text: str) -> str:
         """NFKC, traditional → simplified, lowercase; the result has the same length."""
-        text = text.translate(nfkc_table())
-        text = same_length(text, self.converter.convert)
-        return same_length(text, str.lower)
+        return self.normalise_joined([text])
+
+    def normalise_joined(self, texts: Sequence[str]) -> str:
+        """The texts normalised and joined by line breaks. The changes run over the joined text
+        at once (no phrase crosses a line break); only when one would change the length (ﬁ, İ)
+        is it applied line by line, and char by char in such a line."""
+        joined = "\n".join(texts).translate(nfkc_table())
+        for change in (self.converter.convert, str.lower):
+            changed = change(joined)
+            if len(changed) != len(joined):
+                changed = "\n".join(same_length(line, change) for line in joined.split("\n"))
+            joined = changed
+        return joined
 
     def tokens(self, text: str) -> list[Token]:
         """Every term of ``text`` with its offsets, stopwords dropped."""
@@ -122,8 +132,7 @@ class Analyzer:
         found with array operations over the code points (they are most of the terms, and a
         Python loop per character was most of indexing time), numbers and Latin words.
         The texts are segmented as one, joined by line breaks, which no term crosses."""
-        norms = [self.normalise(t) for t in texts]
-        joined = "\n".join(norms)
+        joined = self.normalise_joined(texts)
         cp = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32).astype(np.int64)
         vocab: dict[str, int] = {}
         word_ids, starts, ends, keep = self.words(joined, cp, vocab)
@@ -148,9 +157,9 @@ class Analyzer:
         start = np.concatenate([starts, others[1], gram_starts])
         end = np.concatenate([ends, others[2], gram_ends])
         # which text each token is in, and its offsets there
-        lengths_ = np.fromiter(map(len, norms), dtype=np.int64, count=len(norms)) + 1
+        lengths_ = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts)) + 1
         bounds = np.concatenate([[0], np.cumsum(lengths_)])
-        text = np.repeat(np.arange(len(norms)), lengths_)[start] if len(start) else start
+        text = np.repeat(np.arange(len(texts)), lengths_)[start] if len(start) else start
         return Analysed(list(vocab), gram_codes, text, term, start - bounds[text], end - bounds[text])
 
     def words(self, joined: str, cp: np.ndarray, vocab: dict[str, int]):

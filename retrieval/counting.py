@@ -7,6 +7,7 @@ numpy sorts. So both cores analyse, and an unchanged article is never analysed t
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 from itertools import chain
 from concurrent.futures import ProcessPoolExecutor
@@ -20,11 +21,12 @@ from .articles import Article
 from .index import Counts, Merger, count_keys
 from .passages import SENTENCE_END, Passage
 
-CHUNK = 4000  # passages a task: big enough to amortise the hand-over, small enough for a smooth progress bar
-PARALLEL_FROM = 3 * CHUNK  # below this, starting workers costs more than it saves
+CHUNK = 16000  # passages a task, at most: each chunk's distinct terms are merged at the end, so fewer is faster
+PARALLEL_FROM = 12000  # below this, starting workers costs more than it saves
 
 Progress = Callable[[int, int], None]
 _worker: Analyzer | None = None
+_job: tuple = ()  # (passages, numbers, title_weight) of the build a worker was forked for
 
 
 def count_items(analyzer: Analyzer, items: Sequence[tuple[str, str]], numbers: Sequence[int],
@@ -48,8 +50,9 @@ def count_items(analyzer: Analyzer, items: Sequence[tuple[str, str]], numbers: S
     doc_of = np.repeat(np.repeat(np.asarray(numbers, dtype=np.int64), [len(r) for r in rows]), run)
     at = np.arange(int(run.sum()), dtype=np.int64) + np.repeat(first[flat] - (np.cumsum(run) - run), run)
     keys, tfs = count_keys(doc_of, of_text[at], width)
+    tf_type = np.uint8 if len(tfs) == 0 or tfs.max() < 256 else np.uint32  # the smaller for the hand-over
     return Counts(found.words, found.grams, (keys % width).astype(np.int32), (keys // width).astype(np.int32),
-                  tfs.astype(np.float32), len(items))
+                  tfs.astype(tf_type), len(items))
 
 
 def sentence_texts(text: str) -> list[str]:
@@ -63,20 +66,26 @@ def count(passages: Sequence[Passage], numbers: Sequence[int], analyzer: Analyze
     """Counts of ``passages`` (numbered ``numbers`` in the index), with ``carried`` ones joined in,
     gathered to make an index of (``Merger.index``).
     Chunks are merged as they arrive, while the workers go on with the next ones."""
-    tasks = [([(p.title, p.text) for p in passages[i:i + CHUNK]], numbers[i:i + CHUNK], title_weight)
-             for i in range(0, len(passages), CHUNK)]
     workers = workers or min(2, os.cpu_count() or 1)
     merger = Merger()
     if carried is not None:
         merger.add(carried)
     done = 0
+    size = max(1, min(CHUNK, -(-len(passages) // 8)))  # 8 chunks at least: a smooth progress bar
+    chunks = [(i, min(i + size, len(passages))) for i in range(0, len(passages), size)]
     with contextlib.ExitStack() as stack:
         if workers > 1 and len(passages) >= PARALLEL_FROM:
-            pool = stack.enter_context(ProcessPoolExecutor(workers, mp_context=get_context("fork"),
-                                                           initializer=_start, initargs=(analyzer.settings,)))
-            parts = pool.map(_count_task, tasks)
+            # objects made before the fork are left to reference counting: a collection in a
+            # worker would walk (and so copy) every passage object it inherited
+            gc.freeze()
+            stack.callback(gc.unfreeze)
+            # forked workers inherit the passages: a task is two numbers, nothing to pickle
+            pool = stack.enter_context(ProcessPoolExecutor(
+                workers, mp_context=get_context("fork"), initializer=_start,
+                initargs=(analyzer.settings, passages, numbers, title_weight)))
+            parts = pool.map(_count_task, chunks)
         else:
-            parts = (count_items(analyzer, *task) for task in tasks)
+            parts = (count_chunk(analyzer, passages, numbers, title_weight, *chunk) for chunk in chunks)
         for part in parts:
             merger.add(part)
             done += part.size
@@ -85,14 +94,19 @@ def count(passages: Sequence[Passage], numbers: Sequence[int], analyzer: Analyze
     return merger
 
 
-def _start(settings: AnalysisSettings) -> None:
-    global _worker
-    _worker = Analyzer(settings)
+def count_chunk(analyzer: Analyzer, passages: Sequence[Passage], numbers: Sequence[int], title_weight: int,
+                start: int, end: int) -> Counts:
+    return count_items(analyzer, [(p.title, p.text) for p in passages[start:end]], numbers[start:end],
+                       title_weight)
 
 
-def _count_task(task) -> Counts:
-    items, numbers, title_weight = task
-    return count_items(_worker, items, numbers, title_weight)
+def _start(settings: AnalysisSettings, *job) -> None:
+    global _worker, _job
+    _worker, _job = Analyzer(settings), job
+
+
+def _count_task(chunk: tuple[int, int]) -> Counts:
+    return count_chunk(_worker, *_job, *chunk)
 
 
 def reusable(previous, articles: Sequence[Article],

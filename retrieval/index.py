@@ -11,7 +11,7 @@ import json
 from bisect import bisect_left
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Iterable, NamedTuple, Sequence
 
 import numpy as np
 
@@ -90,8 +90,6 @@ class Merger:
     No array the size of all postings is made more than once: on a million passages that is
     what the time and memory of this step are."""
 
-    SLICE = 1 << 20  # postings unpacked at a time
-
     def __init__(self, parts: Iterable[Counts] = ()):
         self.vocab: dict[str, int] = {}
         self.parts: list[tuple] = []
@@ -104,15 +102,51 @@ class Merger:
         words = np.fromiter((vocab.setdefault(t, len(vocab)) for t in part.words), dtype=np.int64,
                             count=len(part.words))
         self.parts.append((words, part.grams, part.term_ids.astype(np.int32, copy=False),
-                           part.doc_ids.astype(np.int32, copy=False), part.tfs.astype(np.float32, copy=False)))
+                           part.doc_ids.astype(np.int32, copy=False), part.tfs))
         self.size += part.size
 
-    def index(self, settings: "BM25Settings") -> "BM25Index":
-        """The BM25 index of everything added; the parts are let go on the way."""
+    def index(self, settings: "BM25Settings", folder: Path | None = None) -> "BM25Index":
+        """The BM25 index of everything added; the parts are let go on the way. With ``folder``,
+        the posting arrays are made in their files there (saving them is then done)."""
+        vocab, maps, renumber, df = self.terms()
+        tf_max = max((int(p[4].max()) for p in self.parts if len(p[4])), default=1)
+        bits = Fields(max(len(df) - 1, 1).bit_length(), max(int(self.size - 1).bit_length(), 1),
+                      max(tf_max.bit_length(), 1))
+        if bits.term + bits.doc + bits.tf > 62:
+            raise IndexStoreError(f"{len(df)} terms over {self.size} passages do not fit this index's postings; "
+                                  "index the corpus in parts")
+        keys = np.empty(int(df.sum()), dtype=np.int64)
+        doc_len = np.zeros(self.size, dtype=np.float64)
+        at = 0
+        while self.parts:
+            _, _, ids, docs, tfs = self.parts.pop(0)
+            part = keys[at:at + len(ids)]
+            part[:] = renumber[maps.pop(0)][ids]
+            part <<= bits.doc
+            part |= docs
+            part <<= bits.tf
+            part |= tfs.astype(np.int64)
+            if len(docs):  # a chunk's passages are a run of numbers: count within it
+                low, high = int(docs.min()), int(docs.max()) + 1
+                doc_len[low:high] += np.bincount(docs - low, weights=tfs, minlength=high - low)
+            at += len(ids)
+        keys.sort()
+        doc_len = doc_len.astype(np.float32)
+        tf_type = np.uint8 if bits.tf <= 8 else np.uint16 if bits.tf <= 16 else np.uint32
+        arrays = {"docs": np.int32, "tfs": tf_type, "impacts": np.float32}
+        arrays = {name: new_array(folder, name, len(keys), dtype) for name, dtype in arrays.items()}
+        unpack(keys, bits, length_norm(doc_len, settings), settings, **arrays)
+        del keys
+        indptr = np.zeros(len(df) + 1, dtype=np.int64)
+        np.cumsum(df, out=indptr[1:])
+        return BM25Index(vocab, {**arrays, "indptr": indptr, "df": df, "doc_len": doc_len}, settings)
+
+    def terms(self) -> tuple["Vocabulary", list[np.ndarray], np.ndarray, np.ndarray]:
+        """(the index's vocabulary: words sorted, then gram codes sorted; each part's term ids in
+        all terms gathered; those in the vocabulary; df of each vocabulary term)."""
         words = list(self.vocab)
         order = sorted(range(len(words)), key=words.__getitem__)
         codes = sorted_unique([p[1] for p in self.parts])
-        # each part's term ids in the index: words sorted, then gram codes sorted
         rank = np.empty(len(words), dtype=np.int64)
         rank[order] = np.arange(len(words))
         maps, df = [], np.zeros(len(words) + len(codes), dtype=np.int64)
@@ -121,52 +155,42 @@ class Merger:
             df[mapping] += np.bincount(ids, minlength=len(mapping))  # a part's terms are distinct
             maps.append(mapping)
         used = df > 0  # carried counts may hold terms no passage has any more
-        renumber = np.cumsum(used) - 1
         vocab = Vocabulary([words[i] for i in order if used[rank[i]]], codes[used[len(words):]])
-        df = df[used].astype(np.int32)
-        doc_bits = max(int(self.size - 1).bit_length(), 1)
-        tf_max = max((int(p[4].max()) for p in self.parts if len(p[4])), default=1)
-        tf_bits, term_bits = max(tf_max.bit_length(), 1), max(len(df) - 1, 1).bit_length()
-        if term_bits + doc_bits + tf_bits > 62:
-            raise IndexStoreError(f"{len(df)} terms over {self.size} passages do not fit this index's postings; "
-                                  "index the corpus in parts")
-        keys = np.empty(int(df.sum()), dtype=np.int64)
-        doc_len = np.zeros(self.size, dtype=np.float64)
-        at = 0
-        while self.parts:
-            _, _, ids, docs, tfs = self.parts.pop(0)
-            mapping = maps.pop(0)
-            part = keys[at:at + len(ids)]
-            part[:] = renumber[mapping][ids]
-            part <<= doc_bits
-            part |= docs
-            part <<= tf_bits
-            part |= tfs.astype(np.int64)
-            doc_len += np.bincount(docs, weights=tfs, minlength=self.size)
-            at += len(ids)
-        keys.sort()
-        docs = np.empty(len(keys), dtype=np.int32)
-        tfs = np.empty(len(keys), dtype=np.float32)
-        impacts = np.empty(len(keys), dtype=np.float32)
-        doc_len = doc_len.astype(np.float32)
-        avgdl = float(doc_len.mean()) if self.size else 1.0
-        # in slices, through buffers made once: a fresh temporary array the size of a slice costs
-        # more in page faults than the arithmetic done in it
-        field = np.empty(min(self.SLICE, len(keys)), dtype=np.int64)
-        for start in range(0, len(keys), self.SLICE):
-            part = keys[start:start + self.SLICE]
-            end, out = start + len(part), field[:len(part)]
-            np.bitwise_and(part, (1 << tf_bits) - 1, out=out)
-            tfs[start:end] = out
-            np.right_shift(part, tf_bits, out=out)
-            np.bitwise_and(out, (1 << doc_bits) - 1, out=out)
-            docs[start:end] = out
-            impacts[start:end] = tf_part(tfs[start:end], doc_len[docs[start:end]], avgdl, settings)
-        del keys
-        indptr = np.zeros(len(df) + 1, dtype=np.int64)
-        np.cumsum(df, out=indptr[1:])
-        arrays = {"indptr": indptr, "docs": docs, "tfs": tfs, "impacts": impacts, "df": df, "doc_len": doc_len}
-        return BM25Index(vocab, arrays, settings)
+        return vocab, maps, np.cumsum(used) - 1, df[used].astype(np.int32)
+
+
+class Fields(NamedTuple):
+    """Bits of a packed posting: term, then passage, then tf."""
+    term: int
+    doc: int
+    tf: int
+
+
+SLICE = 1 << 20  # postings unpacked at a time
+
+
+def unpack(keys: np.ndarray, bits: Fields, norm: np.ndarray, settings: "BM25Settings", docs: np.ndarray,
+           tfs: np.ndarray, impacts: np.ndarray) -> None:
+    """Sorted packed postings into their passages, tfs and BM25 impacts, a slice at a time through
+    one buffer: a fresh temporary the size of a slice costs more in page faults than its arithmetic."""
+    field = np.empty(min(SLICE, len(keys)), dtype=np.int64)
+    for start in range(0, len(keys), SLICE):
+        part = keys[start:start + SLICE]
+        end, out = start + len(part), field[:len(part)]
+        np.bitwise_and(part, (1 << bits.tf) - 1, out=out)
+        tfs[start:end] = out
+        np.right_shift(part, bits.tf, out=out)
+        np.bitwise_and(out, (1 << bits.doc) - 1, out=out)
+        docs[start:end] = out
+        impacts[start:end] = tf_part(tfs[start:end].astype(np.float32), norm[docs[start:end]], settings)
+
+
+def new_array(folder: Path | None, name: str, size: int, dtype) -> np.ndarray:
+    """An array to fill: in memory, or as ``name``.npy in ``folder`` (written as it is filled, so the
+    index is not copied again to be saved)."""
+    if folder is None:
+        return np.empty(size, dtype=dtype)
+    return np.lib.format.open_memmap(folder / f"{name}.npy", mode="w+", dtype=dtype, shape=(size,))
 
 
 def sorted_unique(arrays: list[np.ndarray]) -> np.ndarray:
@@ -297,7 +321,11 @@ class BM25Index:
     def save(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         for name in ARRAYS:
-            np.save(folder / f"{name}.npy", getattr(self, name), allow_pickle=False)
+            array = getattr(self, name)
+            if isinstance(array, np.memmap) and Path(array.filename) == (folder / f"{name}.npy").absolute():
+                array.flush()  # made in place by Merger.index
+            else:
+                np.save(folder / f"{name}.npy", array, allow_pickle=False)
         (folder / "vocab.json").write_text(json.dumps(self.vocab.words, ensure_ascii=False), encoding="utf-8")
         np.save(folder / "grams.npy", np.asarray(self.vocab.codes, dtype=np.int64), allow_pickle=False)
         meta = {"k1": self.settings.k1, "b": self.settings.b, "size": self.size}
@@ -317,7 +345,11 @@ class BM25Index:
         return cls(Vocabulary(words, codes), arrays, BM25Settings(meta["k1"], meta["b"]))
 
 
-def tf_part(tf: np.ndarray, dl: np.ndarray, avgdl: float, s: BM25Settings) -> np.ndarray:
-    norm = s.k1 * (1 - s.b + s.b * dl / max(avgdl, 1e-9))
-    return (tf * (s.k1 + 1) / (tf + norm)).astype(np.float32)
+def length_norm(doc_len: np.ndarray, s: BM25Settings) -> np.ndarray:
+    """k1·(1 − b + b·dl/avgdl) of each passage."""
+    avgdl = float(doc_len.mean()) if len(doc_len) else 1.0
+    return (s.k1 * (1 - s.b + s.b * doc_len / max(avgdl, 1e-9))).astype(np.float32)
 
+
+def tf_part(tf: np.ndarray, norm: np.ndarray, s: BM25Settings) -> np.ndarray:
+    return (tf * (s.k1 + 1) / (tf + norm)).astype(np.float32)

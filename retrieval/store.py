@@ -139,9 +139,14 @@ def build(paths: Sequence[str | os.PathLike], key: str, folder: Path, analyzer: 
         progress(f"indexing {len(corpus.articles)} articles, {len(passages)} passages{unchanged}")
     gathered = count([passages[i] for i in numbers], numbers, analyzer, settings.title_weight, progress=steps,
                      carried=carried)
-    index = gathered.index(settings.bm25)
-    save(folder, {"key": key, "format": FORMAT, "lineage": family}, corpus.articles, corpus.problems,
-         passages, index)
+    tmp = building(folder)
+    try:
+        index = gathered.index(settings.bm25, tmp)  # the posting arrays are written in place
+        save(tmp, folder, {"key": key, "format": FORMAT, "lineage": family}, corpus.articles, corpus.problems,
+             passages, index)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     drop_superseded(folder, family)
     searcher = Searcher(corpus.articles, passages, index, analyzer, settings.search)
     return Opened(searcher, corpus.problems, folder, True)
@@ -169,13 +174,18 @@ def drop_superseded(folder: Path, family: str) -> None:
                 shutil.rmtree(other, ignore_errors=True)
 
 
-def save(folder: Path, info: dict, articles: list[Article], problems: list[LoadProblem],
-         passages: list[Passage], index: BM25Index) -> None:
+def building(folder: Path) -> Path:
+    """A new folder beside ``folder`` to build in, renamed into place by ``save``."""
     try:
         folder.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=".building-", dir=folder.parent))
+        return Path(tempfile.mkdtemp(prefix=".building-", dir=folder.parent))
     except OSError as exc:
         raise unwritable(folder.parent, exc) from exc
+
+
+def save(tmp: Path, folder: Path, info: dict, articles: list[Article], problems: list[LoadProblem],
+         passages: list[Passage], index: BM25Index) -> None:
+    """Write the rest of a build into ``tmp`` and put it in place of ``folder``."""
     number = {a.id: i for i, a in enumerate(articles)}
     table = np.array([[number[p.article_id], p.paragraph, p.part, p.start, p.end] for p in passages],
                      dtype=np.int64).reshape(-1, 5)
