@@ -18,7 +18,8 @@ import numpy as np
 
 from .analysis import AnalysisSettings, Analyzer
 from .articles import Article
-from .index import Counts, Merger, count_keys
+from .index import Counts, count_keys
+from .postings import Merger
 from .passages import SENTENCE_END, Passage
 
 CHUNK = 16000  # passages a task, at most: each chunk's distinct terms are merged at the end, so fewer is faster
@@ -67,7 +68,7 @@ def count(passages: Sequence[Passage], numbers: Sequence[int], analyzer: Analyze
     gathered to make an index of (``Merger.index``).
     Chunks are merged as they arrive, while the workers go on with the next ones."""
     workers = workers or min(2, os.cpu_count() or 1)
-    merger = Merger()
+    merger = Merger(len(passages) + (carried.size if carried is not None else 0))
     if carried is not None:
         merger.add(carried)
     done = 0

@@ -11,7 +11,7 @@ import json
 from bisect import bisect_left
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, NamedTuple, Sequence
+from typing import Iterable, Sequence
 
 import numpy as np
 
@@ -81,121 +81,6 @@ def count_keys(doc_of: np.ndarray, term_of: np.ndarray, width: int) -> tuple[np.
         return keys, keys
     first = np.flatnonzero(np.diff(keys, prepend=-1))
     return keys[first], np.diff(np.append(first, len(keys)))
-
-
-class Merger:
-    """Gathers Counts one at a time (words are merged as they come, while workers still count),
-    then makes the index in one pass over them: each part's postings are packed straight into one
-    array of int64 keys (term, passage, tf in bit fields), sorted as values, taken apart in slices.
-    No array the size of all postings is made more than once: on a million passages that is
-    what the time and memory of this step are."""
-
-    def __init__(self, parts: Iterable[Counts] = ()):
-        self.vocab: dict[str, int] = {}
-        self.parts: list[tuple] = []
-        self.size = 0
-        for part in parts:
-            self.add(part)
-
-    def add(self, part: Counts) -> None:
-        vocab = self.vocab
-        words = np.fromiter((vocab.setdefault(t, len(vocab)) for t in part.words), dtype=np.int64,
-                            count=len(part.words))
-        self.parts.append((words, part.grams, part.term_ids.astype(np.int32, copy=False),
-                           part.doc_ids.astype(np.int32, copy=False), part.tfs))
-        self.size += part.size
-
-    def index(self, settings: "BM25Settings", folder: Path | None = None) -> "BM25Index":
-        """The BM25 index of everything added; the parts are let go on the way. With ``folder``,
-        the posting arrays are made in their files there (saving them is then done)."""
-        vocab, maps, renumber, df = self.terms()
-        tf_max = max((int(p[4].max()) for p in self.parts if len(p[4])), default=1)
-        bits = Fields(max(len(df) - 1, 1).bit_length(), max(int(self.size - 1).bit_length(), 1),
-                      max(tf_max.bit_length(), 1))
-        if bits.term + bits.doc + bits.tf > 62:
-            raise IndexStoreError(f"{len(df)} terms over {self.size} passages do not fit this index's postings; "
-                                  "index the corpus in parts")
-        keys = np.empty(int(df.sum()), dtype=np.int64)
-        doc_len = np.zeros(self.size, dtype=np.float64)
-        at = 0
-        while self.parts:
-            _, _, ids, docs, tfs = self.parts.pop(0)
-            part = keys[at:at + len(ids)]
-            part[:] = renumber[maps.pop(0)][ids]
-            part <<= bits.doc
-            part |= docs
-            part <<= bits.tf
-            part |= tfs.astype(np.int64)
-            if len(docs):  # a chunk's passages are a run of numbers: count within it
-                low, high = int(docs.min()), int(docs.max()) + 1
-                doc_len[low:high] += np.bincount(docs - low, weights=tfs, minlength=high - low)
-            at += len(ids)
-        keys.sort()
-        doc_len = doc_len.astype(np.float32)
-        tf_type = np.uint8 if bits.tf <= 8 else np.uint16 if bits.tf <= 16 else np.uint32
-        arrays = {"docs": np.int32, "tfs": tf_type, "impacts": np.float32}
-        arrays = {name: new_array(folder, name, len(keys), dtype) for name, dtype in arrays.items()}
-        unpack(keys, bits, length_norm(doc_len, settings), settings, **arrays)
-        del keys
-        indptr = np.zeros(len(df) + 1, dtype=np.int64)
-        np.cumsum(df, out=indptr[1:])
-        return BM25Index(vocab, {**arrays, "indptr": indptr, "df": df, "doc_len": doc_len}, settings)
-
-    def terms(self) -> tuple["Vocabulary", list[np.ndarray], np.ndarray, np.ndarray]:
-        """(the index's vocabulary: words sorted, then gram codes sorted; each part's term ids in
-        all terms gathered; those in the vocabulary; df of each vocabulary term)."""
-        words = list(self.vocab)
-        order = sorted(range(len(words)), key=words.__getitem__)
-        codes = sorted_unique([p[1] for p in self.parts])
-        rank = np.empty(len(words), dtype=np.int64)
-        rank[order] = np.arange(len(words))
-        maps, df = [], np.zeros(len(words) + len(codes), dtype=np.int64)
-        for part_words, part_codes, ids, _, _ in self.parts:
-            mapping = np.concatenate([rank[part_words], len(words) + np.searchsorted(codes, part_codes)])
-            df[mapping] += np.bincount(ids, minlength=len(mapping))  # a part's terms are distinct
-            maps.append(mapping)
-        used = df > 0  # carried counts may hold terms no passage has any more
-        vocab = Vocabulary([words[i] for i in order if used[rank[i]]], codes[used[len(words):]])
-        return vocab, maps, np.cumsum(used) - 1, df[used].astype(np.int32)
-
-
-class Fields(NamedTuple):
-    """Bits of a packed posting: term, then passage, then tf."""
-    term: int
-    doc: int
-    tf: int
-
-
-SLICE = 1 << 20  # postings unpacked at a time
-
-
-def unpack(keys: np.ndarray, bits: Fields, norm: np.ndarray, settings: "BM25Settings", docs: np.ndarray,
-           tfs: np.ndarray, impacts: np.ndarray) -> None:
-    """Sorted packed postings into their passages, tfs and BM25 impacts, a slice at a time through
-    one buffer: a fresh temporary the size of a slice costs more in page faults than its arithmetic."""
-    field = np.empty(min(SLICE, len(keys)), dtype=np.int64)
-    for start in range(0, len(keys), SLICE):
-        part = keys[start:start + SLICE]
-        end, out = start + len(part), field[:len(part)]
-        np.bitwise_and(part, (1 << bits.tf) - 1, out=out)
-        tfs[start:end] = out
-        np.right_shift(part, bits.tf, out=out)
-        np.bitwise_and(out, (1 << bits.doc) - 1, out=out)
-        docs[start:end] = out
-        impacts[start:end] = tf_part(tfs[start:end].astype(np.float32), norm[docs[start:end]], settings)
-
-
-def new_array(folder: Path | None, name: str, size: int, dtype) -> np.ndarray:
-    """An array to fill: in memory, or as ``name``.npy in ``folder`` (written as it is filled, so the
-    index is not copied again to be saved)."""
-    if folder is None:
-        return np.empty(size, dtype=dtype)
-    return np.lib.format.open_memmap(folder / f"{name}.npy", mode="w+", dtype=dtype, shape=(size,))
-
-
-def sorted_unique(arrays: list[np.ndarray]) -> np.ndarray:
-    values = np.sort(np.concatenate(arrays)) if arrays else NO_CODES
-    return values[np.diff(values, prepend=-1) != 0] if len(values) else values
 
 
 class Vocabulary:
@@ -269,7 +154,9 @@ class BM25Index:
         """An index from (term, passage, tf) counts. The vocabulary is sorted and postings ordered
         by (term, passage), so the same counts give the same arrays however they were gathered:
         an incremental build equals a full one byte for byte."""
-        return Merger([counts]).index(settings)
+        from .postings import Merger
+
+        return Merger(counts.size, [counts]).index(settings)
 
     def counts(self) -> "Counts":
         """The (term, passage, tf) counts this index was made of, to reuse in the next build."""

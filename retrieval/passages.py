@@ -6,8 +6,7 @@ offsets in the article text, so a citation can point at the exact words.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import Iterable, Iterator
+from typing import Iterable, Iterator, NamedTuple
 
 from .articles import Article
 
@@ -18,8 +17,7 @@ SOFT_BREAK = re.compile(r"[，、,：:]\s*")
 PARAGRAPH = re.compile(r"[^\n]+")
 
 
-@dataclass(frozen=True)
-class Passage:
+class Passage(NamedTuple):  # a tuple: a million of them are made in a build, and a frozen dataclass is slow to make
     article_id: str
     title: str
     paragraph: int  # 1-based paragraph number in the article
@@ -56,19 +54,19 @@ def split_article(article: Article, target: int = 160, hard_max: int = 400,
 
 def sentences(text: str, start: int, end: int, hard_max: int) -> list[tuple[int, int]]:
     """Sentence spans of text[start:end], whitespace trimmed; over-long ones cut at commas."""
-    spans = []
-    pos = start
-    for match in SENTENCE_END.finditer(text, start, end):
-        spans.append((pos, match.end()))
-        pos = match.end()
-    if pos < end:
-        spans.append((pos, end))
+    cuts = [m.end() for m in SENTENCE_END.finditer(text, start, end)]
+    if not cuts or cuts[-1] < end:
+        cuts.append(end)
     out = []
-    for s, e in spans:
-        s, e = trim(text, s, e)
-        if e <= s:
-            continue
-        out.extend(cut_long(text, s, e, hard_max) if e - s > hard_max else [(s, e)])
+    for s, e in zip([start] + cuts, cuts):
+        if text[s].isspace() or text[e - 1].isspace():
+            s, e = trim(text, s, e)
+            if e <= s:
+                continue
+        if e - s > hard_max:
+            out.extend(cut_long(text, s, e, hard_max))
+        else:
+            out.append((s, e))
     return out
 
 

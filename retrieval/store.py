@@ -187,8 +187,7 @@ def save(tmp: Path, folder: Path, info: dict, articles: list[Article], problems:
          passages: list[Passage], index: BM25Index) -> None:
     """Write the rest of a build into ``tmp`` and put it in place of ``folder``."""
     number = {a.id: i for i, a in enumerate(articles)}
-    table = np.array([[number[p.article_id], p.paragraph, p.part, p.start, p.end] for p in passages],
-                     dtype=np.int64).reshape(-1, 5)
+    table = np.array([(number[p[0]], *p[2:6]) for p in passages], dtype=np.int64).reshape(-1, 5)
     np.save(tmp / "passages.npy", table, allow_pickle=False)
     (tmp / "articles.json").write_text(json.dumps(
         {"articles": [[a.id, a.title, a.source, a.text] for a in articles],
