@@ -10,6 +10,8 @@ in it), so work happens in place and in slices.
 """
 from __future__ import annotations
 
+import mmap
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable
 
@@ -42,6 +44,7 @@ class Merger:
         if TERM_BITS + self.doc_bits + TF_BITS > 64:
             raise IndexStoreError(f"{passages} passages are more than one index holds; index the corpus in parts")
         self.vocab: dict[str, int] = {}
+        self.pages: Pages | None = None
         self.keys = np.zeros(0, dtype=np.uint64)
         self.filled = 0
         self.doc_len = np.zeros(passages, dtype=np.float64)
@@ -87,9 +90,9 @@ class Merger:
         if self.filled + n > len(self.keys):
             per_passage = (self.filled + n) / max(self.counted + passages, 1)
             estimate = int(per_passage * self.size * 1.25) + n
-            bigger = np.empty(max(estimate, int(len(self.keys) * 1.5), self.filled + n), dtype=np.uint64)
-            bigger[:self.filled] = self.keys[:self.filled]
-            self.keys = bigger
+            bigger = Pages(max(estimate, int(len(self.keys) * 1.5), self.filled + n))
+            bigger.array[:self.filled] = self.keys[:self.filled]
+            self.pages, self.keys = bigger, bigger.array
         return self.keys[self.filled:self.filled + n]
 
     def index(self, settings: "BM25Settings", folder: Path | None = None) -> "BM25Index":
@@ -97,8 +100,8 @@ class Merger:
         their files there (saving them is then done)."""
         from .index import BM25Index, length_norm, tf_part
 
-        keys = self.keys[:self.filled]
-        self.keys = None
+        keys, pages = self.keys[:self.filled], self.pages
+        self.keys = self.pages = None
         keys.sort()
         words = self.sort_words(keys)
         term_keys, df = term_runs(keys, self.doc_bits + TF_BITS)
@@ -111,9 +114,9 @@ class Merger:
                   for name, dtype in {"docs": np.int32, "tfs": tf_type, "impacts": np.float32}.items()}
         doc_len = self.doc_len.astype(np.float32)
         norm = length_norm(doc_len, settings)
-        unpack(keys, self.doc_bits, norm, settings, **arrays)
-        for aside, tfs in self.big:  # the tfs too big for their field, put back
-            at = np.searchsorted(keys, aside)
+        big = [(np.searchsorted(keys, aside), tfs) for aside, tfs in self.big]
+        unpack(keys, self.doc_bits, norm, settings, pages, **arrays)  # the keys' pages go as they are read
+        for at, tfs in big:  # the tfs too big for their field, put back
             arrays["tfs"][at] = tfs
             arrays["impacts"][at] = tf_part(tfs.astype(np.float32), norm[arrays["docs"][at]], settings)
         del keys
@@ -160,22 +163,49 @@ def term_runs(keys: np.ndarray, shift: int) -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate(values), np.concatenate(counts)
 
 
-def unpack(keys: np.ndarray, doc_bits: int, norm: np.ndarray, settings: "BM25Settings", docs: np.ndarray,
-           tfs: np.ndarray, impacts: np.ndarray) -> None:
-    """Sorted keys into their passages, tfs and BM25 impacts, a slice at a time through one
-    buffer: a fresh temporary array for each slice costs more in page faults than its arithmetic."""
+def unpack(keys: np.ndarray, doc_bits: int, norm: np.ndarray, settings: "BM25Settings", pages: "Pages | None",
+           docs: np.ndarray, tfs: np.ndarray, impacts: np.ndarray) -> None:
+    """Sorted keys into their passages, tfs and BM25 impacts: the two halves in two threads (numpy
+    lets go of the GIL for this work), each a slice at a time through one buffer, as a fresh
+    temporary array for each slice costs more in page faults than its arithmetic."""
     from .index import tf_part
 
-    field = np.empty(min(SLICE, len(keys)), dtype=np.uint64)
-    for start in range(0, len(keys), SLICE):
-        part = keys[start:start + SLICE]
-        end, out = start + len(part), field[:len(part)]
-        np.bitwise_and(part, np.uint64(TF_SEE_ASIDE), out=out)
-        tfs[start:end] = out
-        np.right_shift(part, np.uint64(TF_BITS), out=out)
-        np.bitwise_and(out, np.uint64((1 << doc_bits) - 1), out=out)
-        docs[start:end] = out
-        impacts[start:end] = tf_part(tfs[start:end].astype(np.float32), norm[docs[start:end]], settings)
+    def run(first: int, last: int) -> None:
+        field = np.empty(min(SLICE, last - first), dtype=np.uint64)
+        for start in range(first, last, SLICE):
+            part = keys[start:min(start + SLICE, last)]
+            end, out = start + len(part), field[:len(part)]
+            np.bitwise_and(part, np.uint64(TF_SEE_ASIDE), out=out)
+            tfs[start:end] = out
+            np.right_shift(part, np.uint64(TF_BITS), out=out)
+            np.bitwise_and(out, np.uint64((1 << doc_bits) - 1), out=out)
+            docs[start:end] = out
+            impacts[start:end] = tf_part(tfs[start:end].astype(np.float32), norm[docs[start:end]], settings)
+            if pages is not None:
+                pages.release(start, end)
+
+    middle = len(keys) // 2
+    with ThreadPoolExecutor(2) as pool:
+        for done in [pool.submit(run, 0, middle), pool.submit(run, middle, len(keys))]:
+            done.result()
+
+
+class Pages:
+    """A uint64 array in memory of its own (an anonymous map), whose first items can be handed back
+    to the system once read: the pages freed are then at hand for the arrays being written. On
+    a virtual machine a page the process has never had costs far more than one just let go
+    (1M passages: writing the index 3.6 -> 0.6 s)."""
+
+    def __init__(self, size: int):
+        self.map = mmap.mmap(-1, max(size, 1) * 8)
+        self.array = np.frombuffer(self.map, dtype=np.uint64, count=size)
+
+    def release(self, first: int, end: int) -> None:
+        """Give back the pages wholly within items ``first``..``end`` (they read as 0 after)."""
+        start = -(-first * 8 // mmap.PAGESIZE) * mmap.PAGESIZE
+        stop = end * 8 // mmap.PAGESIZE * mmap.PAGESIZE
+        if stop > start and hasattr(self.map, "madvise"):
+            self.map.madvise(mmap.MADV_DONTNEED, start, stop - start)
 
 
 def new_array(folder: Path | None, name: str, size: int, dtype) -> np.ndarray:
