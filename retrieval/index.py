@@ -76,11 +76,15 @@ def split_terms(terms: list[str]) -> tuple[list[str], np.ndarray, np.ndarray]:
 def count_keys(doc_of: np.ndarray, term_of: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray]:
     """The distinct (passage, term) pairs as ``passage * width + term``, sorted, and how often each
     occurs: a sort of values, not an argsort, which is many times faster."""
-    keys = np.sort(doc_of * width + term_of)
+    keys = doc_of * width
+    keys += term_of
+    keys.sort()
     if not len(keys):
         return keys, keys
-    first = np.flatnonzero(np.diff(keys, prepend=-1))
-    return keys[first], np.diff(np.append(first, len(keys)))
+    first = np.flatnonzero(keys[1:] != keys[:-1])
+    first += 1
+    first = np.concatenate([[0], first])
+    return keys[first], np.diff(first, append=len(keys))
 
 
 class Vocabulary:
@@ -210,7 +214,7 @@ class BM25Index:
         for name in ARRAYS:
             array = getattr(self, name)
             if isinstance(array, np.memmap) and Path(array.filename) == (folder / f"{name}.npy").absolute():
-                array.flush()  # made in place by Merger.index
+                pass  # made in place by Merger.index; the system writes it out (as it does np.save's)
             else:
                 np.save(folder / f"{name}.npy", array, allow_pickle=False)
         (folder / "vocab.json").write_text(json.dumps(self.vocab.words, ensure_ascii=False), encoding="utf-8")
