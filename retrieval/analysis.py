@@ -208,6 +208,11 @@ class Analyzer:
         ids = np.fromiter((vocab.setdefault(t, len(vocab)) for t in terms), dtype=np.int64, count=len(terms))
         return ids, np.asarray(starts, dtype=np.int64), np.asarray(ends, dtype=np.int64)
 
+    def tagged(self, text: str) -> list[tuple[str, str]]:
+        """(word, part-of-speech tag) pairs of already normalised ``text``, jieba's tag set
+        (nr a person, ns a place, t a time, m a numeral)."""
+        return self.jieba.tag(text, hmm=self.settings.hmm)
+
     def word_tokens(self, word: str, offset: int) -> list[tuple[str, int, int]]:
         """An identifier gives its parts and, when it has several, the parts joined (RoI-Align → roialign)."""
         parts = [(m.group(), m.start(), m.end()) for m in re.finditer(r"[a-z]+|\d+(?:\.\d+)?", word)]

@@ -23,6 +23,23 @@ CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 LARGE = 50_000  # passages: from here on, common characters are left out of questions
 NUMBER = re.compile(r"[\d.]+")
 ANAPHOR = re.compile(r"[他她它这那其该此]|\b(?:he|she|it|they|this|that|these|those|his|her|its|their)\b", re.I)
+# What a question asks for, read off its (normalised) question words, first match wins; and what
+# in a sentence is of that kind. Dates and amounts are written with numerals; people and places
+# are told by the segmenter's part-of-speech tags.
+NUMERAL = "\\d零〇一二三四五六七八九十百千万亿两"
+ASKS = (
+    ("time", re.compile(r"哪一?年|那一年|几年|何年|年份|何时|[什甚]么时[候间]|哪个时[候期]|哪一?天|几月|几号|何日"
+                        r"|哪一?个?年代|哪个世纪|哪一?个?朝代")),
+    ("number", re.compile(r"多少|几(?!乎)|(?<![很许众诸])多[大长高远久重深宽快老]")),
+    ("person", re.compile(r"谁|何人|哪一?位|哪一?个?人")),
+    ("place", re.compile(r"哪里|何处|何地|哪个地方|在哪|哪一?个?(?:国家|城市|地区|省|州|国)")),
+)
+KIND_OF = {
+    "time": re.compile(rf"[{NUMERAL}]+\s*(?:年|月|日|世纪)|[\u4e00-\u9fff][朝代]|公元|时期"),
+    "number": re.compile(rf"[{NUMERAL}]"),
+    "person": ("nr", "nrt", "nrfg"),
+    "place": ("ns", "nt"),
+}
 
 
 @dataclass(frozen=True)
@@ -35,6 +52,8 @@ class SearchSettings:
     max_question: int = 1000  # characters searched; the rest is cut
     candidates: int = 30  # BM25's best this many are re-ranked by their best sentence
     sentence_weight: float = 0.25  # weight of the best sentence's matched terms in the re-rank
+    edge_weight: float = 0.1  # taken off that weight for each side where the window cuts the sentence off its paragraph
+    answer_kind_weight: float = 0.15  # added to it when the sentence holds a thing of the kind asked for (a year, a name)
 
 
 class Hit(NamedTuple):
@@ -100,45 +119,78 @@ class Searcher:
                 f"nothing to search for in {question.strip()[:40]!r}: it has only question words, "
                 "stopwords or punctuation; ask with the words you want found"
             )
-        hits = [self.hit(rank, doc, score, merged) for rank, (doc, score) in enumerate(self.best(merged, k), 1)]
+        asked = self.analyzer.normalise(clean(question))
+        hits = [self.hit(rank, doc, score, merged) for rank, (doc, score) in enumerate(self.best(merged, k, asked), 1)]
         coverage = self.follow_up_coverage(hits[0], question, own, merged) if hits else 0.0
         # a bare number in common ("alert(1)" and "1年") is no evidence the passage answers
         words = hits and any(not NUMBER.fullmatch(t) and t[0] != UNIGRAM for t in hits[0].matched)
         answered = bool(words) and coverage >= self.settings.min_coverage
         return SearchResult(question, hits, answered, coverage, truncated)
 
-    def best(self, weights: dict[str, float], k: int) -> list[tuple[int, float]]:
+    def best(self, weights: dict[str, float], k: int, question: str = "") -> list[tuple[int, float]]:
         """The ``k`` best passages, no two overlapping: BM25's top candidates re-ranked, then
         the pool widened while overlapping windows of one paragraph crowd out the rest."""
         n = self.settings.candidates
         pool = max(k * 3, n)
         while True:
             ranked = self.index.top(weights, pool)
-            chosen = distinct(self.rerank(ranked[:n], weights) + ranked[n:], self.passages, k)
+            chosen = distinct(self.rerank(ranked[:n], weights, question) + ranked[n:], self.passages, k)
             if len(chosen) >= k or len(ranked) < pool:
                 return chosen
             pool *= 4
 
-    def rerank(self, ranked: list[tuple[int, float]], weights: dict[str, float]) -> list[tuple[int, float]]:
+    def rerank(self, ranked: list[tuple[int, float]], weights: dict[str, float],
+               question: str = "") -> list[tuple[int, float]]:
         """Add the weight of each passage's best sentence: an answer sits in one sentence that
-        echoes the question, not in words scattered across the passage."""
-        if not self.settings.sentence_weight:
+        echoes the question, not in words scattered across the passage. That sentence counts for
+        less when the window cuts it off from the sentence before or after it in the paragraph
+        (the answer is as often just beside the echo: "这套法规……" names its subject one sentence
+        earlier), and for more when it holds a thing of the kind asked for that the question
+        itself does not (a year for 哪一年, a name for 谁). ``question``: normalised."""
+        st = self.settings
+        if not st.sentence_weight:
             return ranked
+        asks = asked_for(question) if st.answer_kind_weight else None
         # terms are found by substring in the normalised text, not by segmenting each candidate
         # again: segmenting 30 passages was three quarters of a question's time
         needles = {t: (t[1:] if t[0] in self.kind_weight else t) for t in weights}
         worth = {t: w * self.index.idf(t) for t, w in weights.items()}
         out = []
         for doc, score in ranked:
-            text = self.analyzer.normalise(self.passages[doc].text)
+            passage = self.passages[doc]
+            text = self.analyzer.normalise(passage.text)
             ends = [m.end() for m in SENTENCE_END.finditer(text)]
             found: dict[int, set[str]] = {}
             for term, needle in needles.items():
                 for at in occurrences(text, needle):
                     found.setdefault(bisect_right(ends, at), set()).add(term)
-            best = max((sum(worth[t] for t in terms) for terms in found.values()), default=0.0)
-            out.append((doc, score + self.settings.sentence_weight * best))
+            if not found:
+                out.append((doc, score))
+                continue
+            # the best sentence; of equals, the first
+            i, best = max(((i, sum(worth[t] for t in terms)) for i, terms in found.items()),
+                          key=lambda pair: (pair[1], -pair[0]))
+            weight = st.sentence_weight
+            if st.edge_weight:
+                last = i >= len(ends) or (i == len(ends) - 1 and not text[ends[-1]:].strip())
+                weight -= st.edge_weight * ((i == 0 and passage.part > 1) + (last and self.continues(passage)))
+            if asks:
+                sentence = text[ends[i - 1] if i else 0: ends[i] if i < len(ends) else len(text)]
+                weight += st.answer_kind_weight * self.holds_kind(sentence, asks, question)
+            out.append((doc, score + weight * best))
         return sorted(out, key=lambda pair: (-pair[1], pair[0]))
+
+    def continues(self, passage: Passage) -> bool:
+        """Does the paragraph go on after ``passage``?"""
+        rest = self.articles[passage.article_id].text[passage.end: passage.end + 8].lstrip(" \t\u3000")
+        return bool(rest) and rest[0] not in "\r\n"
+
+    def holds_kind(self, sentence: str, kind: str, question: str) -> bool:
+        """Does ``sentence`` name a thing of ``kind`` that ``question`` does not already name?"""
+        want = KIND_OF[kind]
+        if isinstance(want, tuple):  # tags: only for who and where questions, a sentence at a time
+            return any(tag in want and word not in question for word, tag in self.analyzer.tagged(sentence))
+        return any(m.group() not in question for m in want.finditer(sentence))
 
     def covered(self, hit: Hit) -> set[str]:
         """Terms a hit holds, its title's included (they were indexed with it)."""
@@ -184,6 +236,14 @@ class Searcher:
         # single characters are a recall net, not what a reader should see marked
         spans = merge((t.start, t.end) for t in tokens if t.term in weights and t.term[0] != UNIGRAM)
         return Hit(rank, score, passage, self.articles[passage.article_id].source, matched, spans)
+
+
+def asked_for(question: str) -> str | None:
+    """The kind of thing a normalised question asks for (time, number, person, place), if it says."""
+    for kind, pattern in ASKS:
+        if pattern.search(question):
+            return kind
+    return None
 
 
 def occurrences(text: str, needle: str):
