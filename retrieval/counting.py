@@ -20,14 +20,15 @@ from .analysis import AnalysisSettings, Analyzer
 from .articles import Article
 from .index import Counts, count_keys
 from .postings import Merger
-from .passages import SENTENCE_END, Passage
+from .passages import SENTENCE_END, Passage, spans
 
 CHUNK = 16000  # passages a task, at most: each chunk's distinct terms are merged at the end, so fewer is faster
 PARALLEL_FROM = 12000  # below this, starting workers costs more than it saves
+SPLIT_RUN = 2_000_000  # characters of articles a splitting task: three runs or more are split in workers
 
 Progress = Callable[[int, int], None]
 _worker: Analyzer | None = None
-_job: tuple = ()  # (passages, numbers, title_weight) of the build a worker was forked for
+_job: tuple = ()  # what a worker was forked for: the arguments of count_chunk or table_rows before its range
 
 
 def count_items(analyzer: Analyzer, items: Sequence[tuple[str, str]], numbers: Sequence[int],
@@ -62,20 +63,21 @@ def sentence_texts(text: str) -> list[str]:
     return [text[s:e] for s, e in zip([0] + cuts, cuts + [len(text)]) if s < e]
 
 
-def count(passages: Sequence[Passage], numbers: Sequence[int], analyzer: Analyzer, title_weight: int,
-          workers: int | None = None, progress: Progress | None = None, carried: Counts | None = None) -> Merger:
-    """Counts of ``passages`` (numbered ``numbers`` in the index), with ``carried`` ones joined in,
-    gathered to make an index of (``Merger.index``).
-    Chunks are merged as they arrive, while the workers go on with the next ones."""
+def count(articles: Sequence[Article], table: np.ndarray, numbers: np.ndarray, analyzer: Analyzer,
+          title_weight: int, workers: int | None = None, progress: Progress | None = None,
+          carried: Counts | None = None) -> Merger:
+    """Counts of the passages numbered ``numbers`` (rows of ``table``, see ``passage_table``), with
+    ``carried`` ones joined in, gathered to make an index of (``Merger.index``). Chunks are packed
+    as they arrive, while the workers go on with the next ones."""
     workers = workers or min(2, os.cpu_count() or 1)
-    merger = Merger(len(passages) + (carried.size if carried is not None else 0))
+    merger = Merger(len(table))
     if carried is not None:
         merger.add(carried)
     done = 0
-    size = max(1, min(CHUNK, -(-len(passages) // 8)))  # 8 chunks at least: a smooth progress bar
-    chunks = [(i, min(i + size, len(passages))) for i in range(0, len(passages), size)]
+    size = max(1, min(CHUNK, -(-len(numbers) // 8)))  # 8 chunks at least: a smooth progress bar
+    chunks = [(i, min(i + size, len(numbers))) for i in range(0, len(numbers), size)]
     with contextlib.ExitStack() as stack:
-        if workers > 1 and len(passages) >= PARALLEL_FROM:
+        if workers > 1 and len(numbers) >= PARALLEL_FROM:
             # objects made before the fork are left to reference counting: a collection in a
             # worker would walk (and so copy) every passage object it inherited
             gc.freeze()
@@ -83,22 +85,59 @@ def count(passages: Sequence[Passage], numbers: Sequence[int], analyzer: Analyze
             # forked workers inherit the passages: a task is two numbers, nothing to pickle
             pool = stack.enter_context(ProcessPoolExecutor(
                 workers, mp_context=get_context("fork"), initializer=_start,
-                initargs=(analyzer.settings, passages, numbers, title_weight)))
+                initargs=(analyzer.settings, articles, table, numbers, title_weight)))
             parts = pool.map(_count_task, chunks)
         else:
-            parts = (count_chunk(analyzer, passages, numbers, title_weight, *chunk) for chunk in chunks)
+            parts = (count_chunk(analyzer, articles, table, numbers, title_weight, *chunk) for chunk in chunks)
         for part in parts:
             merger.add(part)
             done += part.size
             if progress:
-                progress(done, len(passages))
+                progress(done, len(numbers))
     return merger
 
 
-def count_chunk(analyzer: Analyzer, passages: Sequence[Passage], numbers: Sequence[int], title_weight: int,
-                start: int, end: int) -> Counts:
-    return count_items(analyzer, [(p.title, p.text) for p in passages[start:end]], numbers[start:end],
-                       title_weight)
+def passage_table(articles: Sequence[Article], target: int, hard_max: int, overlap: bool,
+                  workers: int | None = None) -> np.ndarray:
+    """A row a passage: article number, paragraph, part, start, end (``passages.spans``). On big
+    corpora both cores split, a run of articles a task; no Passage object is made."""
+    workers = workers or min(2, os.cpu_count() or 1)
+    job = (articles, target, hard_max, overlap)
+    runs, first, chars = [], 0, 0
+    for i, article in enumerate(articles):
+        chars += len(article.text)
+        if chars >= SPLIT_RUN or i == len(articles) - 1:
+            runs.append((first, i + 1))
+            first, chars = i + 1, 0
+    if workers > 1 and len(runs) > 2:
+        with ProcessPoolExecutor(workers, mp_context=get_context("fork"), initializer=_start_split,
+                                 initargs=job) as pool:
+            tables = list(pool.map(_split_task, runs))
+    else:
+        tables = [table_rows(*job, *run) for run in runs]
+    return np.concatenate(tables) if tables else np.zeros((0, 5), dtype=np.int64)
+
+
+def table_rows(articles: Sequence[Article], target: int, hard_max: int, overlap: bool, first: int,
+               last: int) -> np.ndarray:
+    rows = [(i, *span) for i in range(first, last) for span in spans(articles[i].text, target, hard_max, overlap)]
+    return np.array(rows, dtype=np.int64).reshape(-1, 5)
+
+
+def _start_split(*job) -> None:
+    global _job
+    _job = job
+
+
+def _split_task(run: tuple[int, int]) -> np.ndarray:
+    return table_rows(*_job, *run)
+
+
+def count_chunk(analyzer: Analyzer, articles: Sequence[Article], table: np.ndarray, numbers: np.ndarray,
+                title_weight: int, start: int, end: int) -> Counts:
+    chosen = numbers[start:end]
+    items = [(articles[a].title, articles[a].text[s:e]) for a, _, _, s, e in table[chosen].tolist()]
+    return count_items(analyzer, items, chosen, title_weight)
 
 
 def _start(settings: AnalysisSettings, *job) -> None:
@@ -111,17 +150,17 @@ def _count_task(chunk: tuple[int, int]) -> Counts:
 
 
 def reusable(previous, articles: Sequence[Article],
-             passages: Sequence[Passage]) -> tuple[Counts | None, np.ndarray]:
+             article_of: np.ndarray) -> tuple[Counts | None, np.ndarray]:
     """Counts carried over from the previous build (a ``store.Stored``) for unchanged articles,
-    and a mask of the passages that still need analysis. Articles may move, come and go."""
-    todo = np.ones(len(passages), dtype=bool)
+    and a mask of the passages (of articles ``article_of``) that still need analysis. Articles
+    may move, come and go."""
+    todo = np.ones(len(article_of), dtype=bool)
     if previous is None:
         return None, todo
     old_articles, old_table, old_index = previous.articles, previous.table, previous.index
     old_ranges = ranges(old_table[:, 0].tolist(), len(old_articles))
     old_of = {(a.title, a.text): old_ranges[i] for i, a in enumerate(old_articles)}  # ids may shift with lines
-    number = {a.id: i for i, a in enumerate(articles)}
-    new_ranges = ranges([number[p.article_id] for p in passages], len(articles))
+    new_ranges = ranges(article_of.tolist(), len(articles))
     old_to_new = np.full(old_index.size, -1, dtype=np.int64)
     for i, article in enumerate(articles):
         (new_start, new_end), old = new_ranges[i], old_of.get((article.title, article.text))

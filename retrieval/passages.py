@@ -41,15 +41,22 @@ def split_article(article: Article, target: int = 160, hard_max: int = 400,
     sentences), so an answer's sentence always shares a passage with the sentences
     after it; search then keeps only the best of overlapping passages.
     """
+    for paragraph, part, start, end in spans(article.text, target, hard_max, overlap):
+        yield Passage(article.id, article.title, paragraph, part, start, end, article.text[start:end])
+
+
+def spans(text: str, target: int, hard_max: int, overlap: bool) -> list[tuple[int, int, int, int]]:
+    """(paragraph, part, start, end) of each passage of ``text``, as ``split_article`` cuts it."""
+    out = []
     number = 0
-    for match in PARAGRAPH.finditer(article.text):
+    for match in PARAGRAPH.finditer(text):
         if not match.group().strip():
             continue
         number += 1
-        spans = sentences(article.text, match.start(), match.end(), hard_max)
-        spans = windows(spans, target) if overlap else pack(spans, target)
-        for part, (start, end) in enumerate(spans, 1):
-            yield Passage(article.id, article.title, number, part, start, end, article.text[start:end])
+        found = sentences(text, match.start(), match.end(), hard_max)
+        found = windows(found, target) if overlap else pack(found, target)
+        out += [(number, part, start, end) for part, (start, end) in enumerate(found, 1)]
+    return out
 
 
 def sentences(text: str, start: int, end: int, hard_max: int) -> list[tuple[int, int]]:

@@ -24,9 +24,9 @@ from .analysis import AnalysisSettings, Analyzer
 from .cachefiles import build_lock, file_digest, unwritable, verify, write_manifest
 from .articles import Article, LoadProblem, corpus_files, load_corpus
 from .errors import IndexStoreError
-from .counting import count, reusable
+from .counting import count, passage_table, reusable
 from .index import BM25Index, BM25Settings
-from .passages import Passage, split_articles
+from .passages import Passage
 from .search import Searcher, SearchSettings
 
 FORMAT = 5
@@ -129,21 +129,21 @@ def open_searcher(paths: Sequence[str | os.PathLike], settings: RetrievalSetting
 def build(paths: Sequence[str | os.PathLike], key: str, folder: Path, analyzer: Analyzer,
           settings: RetrievalSettings, progress, steps, reuse: bool) -> Opened:
     corpus = load_corpus(paths)
-    passages = split_articles(corpus.articles, settings.passage_target, settings.passage_max,
-                              settings.passage_overlap)
+    table = passage_table(corpus.articles, settings.passage_target, settings.passage_max, settings.passage_overlap)
+    passages = PassageTable(corpus.articles, table)
     family = lineage(paths, settings)
-    carried, todo = reusable(previous(folder.parent, family) if reuse else None, corpus.articles, passages)
+    carried, todo = reusable(previous(folder.parent, family) if reuse else None, corpus.articles, table[:, 0])
     numbers = np.flatnonzero(todo)
     if progress:
         unchanged = f", {len(passages) - len(numbers)} unchanged" if carried else ""
         progress(f"indexing {len(corpus.articles)} articles, {len(passages)} passages{unchanged}")
-    gathered = count([passages[i] for i in numbers], numbers, analyzer, settings.title_weight, progress=steps,
+    gathered = count(corpus.articles, table, numbers, analyzer, settings.title_weight, progress=steps,
                      carried=carried)
     tmp = building(folder)
     try:
         index = gathered.index(settings.bm25, tmp)  # the posting arrays are written in place
         save(tmp, folder, {"key": key, "format": FORMAT, "lineage": family}, corpus.articles, corpus.problems,
-             passages, index)
+             table, index)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -184,10 +184,8 @@ def building(folder: Path) -> Path:
 
 
 def save(tmp: Path, folder: Path, info: dict, articles: list[Article], problems: list[LoadProblem],
-         passages: list[Passage], index: BM25Index) -> None:
+         table: np.ndarray, index: BM25Index) -> None:
     """Write the rest of a build into ``tmp`` and put it in place of ``folder``."""
-    number = {a.id: i for i, a in enumerate(articles)}
-    table = np.array([(number[p[0]], *p[2:6]) for p in passages], dtype=np.int64).reshape(-1, 5)
     np.save(tmp / "passages.npy", table, allow_pickle=False)
     (tmp / "articles.json").write_text(json.dumps(
         {"articles": [[a.id, a.title, a.source, a.text] for a in articles],

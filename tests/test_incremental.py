@@ -58,8 +58,10 @@ def test_parallel_counting_equals_one_process(corpus, tmp_path, monkeypatch):
     one = open_searcher([corpus], SETTINGS, tmp_path / "one").searcher
     monkeypatch.setattr(counting, "CHUNK", 3)
     monkeypatch.setattr(counting, "PARALLEL_FROM", 0)
+    monkeypatch.setattr(counting, "SPLIT_RUN", 50)  # articles are split in workers too
     steps = []
     two = open_searcher([corpus], SETTINGS, tmp_path / "two", steps=lambda done, total: steps.append((done, total)))
     same_index(one, two.searcher)
+    assert list(two.searcher.passages) == list(one.passages)
     total = len(one.passages)
     assert steps[-1] == (total, total) and len(steps) == -(-total // 3)

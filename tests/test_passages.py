@@ -166,3 +166,14 @@ def test_split_never_crashes_and_offsets_are_valid(text, target, hard_max):
         assert "\n" not in p.text
         # a piece longer than the hard max only when... never: hard_max is a hard limit
         assert len(p.text) <= max(target, hard_max)
+
+
+def test_passage_table_rows_are_the_passages_split_articles_makes():
+    from retrieval.counting import passage_table
+
+    articles = [article("第一句很长。第二句也不短！\n\n第三段只有一句？", "甲"), article("", "空"),
+                article("另一篇文章的第一句。然后第二句。" * 20, "乙")]
+    for overlap in (False, True):
+        made = split_articles(articles, 40, 100, overlap)
+        rows = passage_table(articles, 40, 100, overlap).tolist()
+        assert [(articles[a].id, articles[a].title, *rest) for a, *rest in rows] == [p[:6] for p in made]
