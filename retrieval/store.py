@@ -13,6 +13,7 @@ import os
 import shutil
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from collections.abc import Sequence as SequenceABC
@@ -137,13 +138,16 @@ def build(paths: Sequence[str | os.PathLike], key: str, folder: Path, analyzer: 
     if progress:
         unchanged = f", {len(passages) - len(numbers)} unchanged" if carried else ""
         progress(f"indexing {len(corpus.articles)} articles, {len(passages)} passages{unchanged}")
-    gathered = count(corpus.articles, table, numbers, analyzer, settings.title_weight, progress=steps,
-                     carried=carried)
-    tmp = building(folder)
+    tmp = building(folder)  # before the long part: an unwritable index folder is said at once
     try:
-        index = gathered.index(settings.bm25, tmp)  # the posting arrays are written in place
-        save(tmp, folder, {"key": key, "format": FORMAT, "lineage": family}, corpus.articles, corpus.problems,
-             table, index)
+        # the corpus is written beside while the workers analyse (the main process mostly waits)
+        with ThreadPoolExecutor(1) as writer:
+            written = writer.submit(write_corpus, tmp, corpus.articles, corpus.problems, table)
+            gathered = count(corpus.articles, table, numbers, analyzer, settings.title_weight, progress=steps,
+                             carried=carried)
+            index = gathered.index(settings.bm25, tmp)  # the posting arrays are written in place
+            written.result()
+        finish(tmp, folder, {"key": key, "format": FORMAT, "lineage": family}, index)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -175,7 +179,7 @@ def drop_superseded(folder: Path, family: str) -> None:
 
 
 def building(folder: Path) -> Path:
-    """A new folder beside ``folder`` to build in, renamed into place by ``save``."""
+    """A new folder beside ``folder`` to build in, renamed into place by ``finish``."""
     try:
         folder.parent.mkdir(parents=True, exist_ok=True)
         return Path(tempfile.mkdtemp(prefix=".building-", dir=folder.parent))
@@ -183,13 +187,15 @@ def building(folder: Path) -> Path:
         raise unwritable(folder.parent, exc) from exc
 
 
-def save(tmp: Path, folder: Path, info: dict, articles: list[Article], problems: list[LoadProblem],
-         table: np.ndarray, index: BM25Index) -> None:
-    """Write the rest of a build into ``tmp`` and put it in place of ``folder``."""
+def write_corpus(tmp: Path, articles: list[Article], problems: list[LoadProblem], table: np.ndarray) -> None:
     np.save(tmp / "passages.npy", table, allow_pickle=False)
     (tmp / "articles.json").write_text(json.dumps(
         {"articles": [[a.id, a.title, a.source, a.text] for a in articles],
          "problems": [[p.path, p.line, p.message] for p in problems]}, ensure_ascii=False), encoding="utf-8")
+
+
+def finish(tmp: Path, folder: Path, info: dict, index: BM25Index) -> None:
+    """Write the rest of a build into ``tmp`` and put it in place of ``folder``."""
     index.save(tmp)
     write_manifest(tmp, info)
     old = folder.with_name(folder.name + ".old")
