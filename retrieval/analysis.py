@@ -21,10 +21,12 @@ from .grams import BIGRAM, UNIGRAM  # noqa: F401  (the term markers, as search k
 
 DATA = Path(__file__).parent / "data"
 # Latin identifiers (RoI-Align, x86_64, 3.5-turbo); numbers with , or . inside.
-OTHER = re.compile(
-    r"(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)(?![a-z])"
-    r"|(?P<word>[a-z0-9]+(?:[-_.'][a-z0-9]+)*)"
-)
+NUMBER_OR_WORD = (r"(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)(?![a-z])"
+                  r"|(?P<word>[a-z0-9]+(?:[-_.'][a-z0-9]+)*)")
+OTHER = re.compile(NUMBER_OR_WORD)
+HAN = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+TOKEN = re.compile(rf"(?P<han>[{HAN}]+)|" + NUMBER_OR_WORD)  # Han runs too: for one short text
+SHORT = 4000  # characters: a text up to this long is analysed in Python (numpy's calls cost more)
 
 
 class Token(NamedTuple):
@@ -121,11 +123,37 @@ class Analyzer:
 
     def terms(self, text: str) -> list[str]:
         """The terms alone: what the index counts."""
-        return self.analyse([text]).term_list()
+        return [span[0] for span in self.spans(text)]
 
     def spans(self, text: str) -> list[tuple[str, int, int]]:
-        found = self.analyse([text])
-        return list(zip(found.term_list(), found.start.tolist(), found.end.tolist()))
+        """(term, start, end) of each term of one text. A question or a passage is analysed here
+        in plain Python, a few times faster on a short text than the array operations of
+        ``analyse``, which indexing uses; the terms are the same (tests/test_analysis.py)."""
+        if len(text) > SHORT:
+            found = self.analyse([text])
+            return list(zip(found.term_list(), found.start.tolist(), found.end.tolist()))
+        norm = self.normalise(text)
+        stop, hmm = self.stopwords, self.settings.hmm
+        keep = bytearray(b"\x01") * len(norm)  # 0 where a stopword or question word stands
+        for word, s, e in self.jieba.tokenize(norm, hmm=hmm):
+            if word in stop or word[0] == "哪":  # every 哪 word (哪一年, 哪国) asks, it doesn't say
+                keep[s:e] = bytes(e - s)
+        out = [(w, s, e) for w, s, e in self.jieba.tokenize(norm, mode="search", hmm=hmm)
+               if "\u3400" <= w[0] <= "\u9fff" and any(keep[s:e]) and w not in stop]
+        for match in TOKEN.finditer(norm):
+            start, end = match.span()
+            if match.lastgroup == "han":
+                if self.settings.bigrams:
+                    out += [(BIGRAM + norm[i:i + 2], i, i + 2) for i in range(start, end - 1)
+                            if keep[i] and keep[i + 1]]
+                if self.settings.unigrams:
+                    out += [(UNIGRAM + norm[i], i, i + 1) for i in range(start, end)
+                            if keep[i] and norm[i] not in stop]
+            elif match.lastgroup == "num":
+                out.append((match.group().replace(",", ""), start, end))
+            else:
+                out += self.word_tokens(match.group(), start)
+        return out
 
     def analyse(self, texts: Sequence[str]) -> Analysed:
         """The terms of many texts at once: jieba words, Han bigrams and single characters

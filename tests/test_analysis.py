@@ -166,3 +166,32 @@ def test_tokens_never_crash_and_offsets_stay_in_range(analyzer, text):
     for token in analyzer.tokens(text):
         assert 0 <= token.start < token.end <= len(text)
         assert token.term
+
+
+def bulk_spans(analyzer, texts):
+    """Sorted (term, start, end) of each text, from the array analysis indexing uses."""
+    found = analyzer.analyse(texts)
+    out = [[] for _ in texts]
+    for t, term, s, e in zip(found.text.tolist(), found.term_list(), found.start.tolist(), found.end.tolist()):
+        out[t].append((term, s, e))
+    return [sorted(spans) for spans in out]
+
+
+@settings(max_examples=150, deadline=None)
+@given(texts=st.lists(any_text, min_size=1, max_size=6))
+def test_indexing_and_question_analysis_give_the_same_terms(analyzer, texts):
+    """Passages are indexed by ``analyse`` (many texts in one call, array operations); questions
+    and highlights use ``spans`` (one text, Python). Both must find the same terms at the same places."""
+    assert bulk_spans(analyzer, texts) == [sorted(analyzer.spans(t)) for t in texts]
+
+
+def test_both_analyses_agree_on_real_sentences(analyzer):
+    from pathlib import Path
+
+    from retrieval.articles import load_corpus
+    from retrieval.counting import sentence_texts
+
+    seeds = Path(__file__).resolve().parent.parent / "seeds"
+    texts = [s for a in load_corpus([seeds]).articles for s in [a.title] + sentence_texts(a.text)]
+    texts += ["商湯在哪一年成立？RoI-Align 與 x86_64，售價 13,600 元。", "ﬁnance İstanbul ½ 乾隆乾燥", "的了吗"]
+    assert bulk_spans(analyzer, texts) == [sorted(analyzer.spans(t)) for t in texts]
