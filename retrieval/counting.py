@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+from bisect import bisect_left, bisect_right
 import os
 from itertools import chain
 from concurrent.futures import ProcessPoolExecutor
@@ -31,15 +32,16 @@ _worker: Analyzer | None = None
 _job: tuple = ()  # what a worker was forked for: the arguments of count_chunk or table_rows before its range
 
 
-def count_items(analyzer: Analyzer, items: Sequence[tuple[str, str]], numbers: Sequence[int],
+def count_items(analyzer: Analyzer, items: Sequence[tuple[str, list[str]]], numbers: Sequence[int],
                 title_weight: int) -> Counts:
-    """Counts of (title, text) passages numbered ``numbers``, each with its title's terms counted
-    in ``title_weight`` times: the title names what the article is about, which the passage
-    itself often leaves unsaid. Each distinct sentence is analysed once, all of them in one
-    call: overlapping windows share their sentences, so a window costs array indexing only."""
+    """Counts of passages numbered ``numbers``, given as (title, the passage's sentences), each
+    with its title's terms counted in ``title_weight`` times: the title names what the article is
+    about, which the passage itself often leaves unsaid. Each distinct sentence is analysed once,
+    all of them in one call: overlapping windows share their sentences, so a window costs array
+    indexing only."""
     texts: dict[str, int] = {}
     rows = [[texts.setdefault(title, len(texts))] * title_weight
-            + [texts.setdefault(s, len(texts)) for s in sentence_texts(text)] for title, text in items]
+            + [texts.setdefault(s, len(texts)) for s in sentences] for title, sentences in items]
     found = analyzer.analyse(list(texts))
     width = max(len(found.words) + len(found.grams), 1)
     # each text's terms, texts in order (a sort of values: text * width + term)
@@ -136,8 +138,22 @@ def _split_task(run: tuple[int, int]) -> np.ndarray:
 def count_chunk(analyzer: Analyzer, articles: Sequence[Article], table: np.ndarray, numbers: np.ndarray,
                 title_weight: int, start: int, end: int) -> Counts:
     chosen = numbers[start:end]
-    items = [(articles[a].title, articles[a].text[s:e]) for a, _, _, s, e in table[chosen].tolist()]
+    cuts: dict[int, list[int]] = {}  # sentence ends of each article, found once for all its windows
+    items = []
+    for a, _, _, s, e in table[chosen].tolist():
+        text = articles[a].text
+        ends = cuts.get(a)
+        if ends is None:
+            ends = cuts[a] = [m.end() for m in SENTENCE_END.finditer(text)]
+        items.append((articles[a].title, pieces(text, s, e, ends)))
     return count_items(analyzer, items, chosen, title_weight)
+
+
+def pieces(text: str, start: int, end: int, ends: list[int]) -> list[str]:
+    """``sentence_texts(text[start:end])``, from the sentence ends of the whole text: a passage
+    starts where a sentence (or a comma piece of one) starts, so the ends inside it are its own."""
+    inner = ends[bisect_right(ends, start):bisect_left(ends, end)]
+    return [text[s:e] for s, e in zip([start] + inner, inner + [end]) if s < e]
 
 
 def _start(settings: AnalysisSettings, *job) -> None:

@@ -156,9 +156,11 @@ class Searcher:
         needles = {t: (t[1:] if t[0] in self.kind_weight else t) for t in weights}
         worth = {t: w * self.index.idf(t) for t, w in weights.items()}
         out = []
-        for doc, score in ranked:
-            passage = self.passages[doc]
-            text = self.analyzer.normalise(passage.text)
+        passages = [self.passages[doc] for doc, _ in ranked]
+        # normalised in one call (each keeps its length; one joining line break between them)
+        joined, offset = self.analyzer.normalise_joined([p.text for p in passages]), 0
+        for (doc, score), passage in zip(ranked, passages):
+            text, offset = joined[offset:offset + len(passage.text)], offset + len(passage.text) + 1
             ends = [m.end() for m in SENTENCE_END.finditer(text)]
             found: dict[int, set[str]] = {}
             for term, needle in needles.items():
@@ -225,16 +227,16 @@ class Searcher:
         if tokens is None:
             if len(self.token_cache) > 4096:
                 self.token_cache.clear()
-            tokens = self.token_cache[doc] = self.analyzer.tokens(self.passages[doc].text)
+            tokens = self.token_cache[doc] = self.analyzer.spans(self.passages[doc].text)  # (term, start, end)
         return tokens
 
     def hit(self, rank: int, doc: int, score: float, weights: dict[str, float]) -> Hit:
         passage = self.passages[doc]
         tokens = self.passage_tokens(doc)
-        present = {t.term for t in tokens}
+        present = {t[0] for t in tokens}
         matched = tuple(t for t in weights if t in present)
         # single characters are a recall net, not what a reader should see marked
-        spans = merge((t.start, t.end) for t in tokens if t.term in weights and t.term[0] != UNIGRAM)
+        spans = merge((s, e) for term, s, e in tokens if term in weights and term[0] != UNIGRAM)
         return Hit(rank, score, passage, self.articles[passage.article_id].source, matched, spans)
 
 

@@ -177,3 +177,21 @@ def test_passage_table_rows_are_the_passages_split_articles_makes():
         made = split_articles(articles, 40, 100, overlap)
         rows = passage_table(articles, 40, 100, overlap).tolist()
         assert [(articles[a].id, articles[a].title, *rest) for a, *rest in rows] == [p[:6] for p in made]
+
+
+def test_passage_sentences_from_the_article_equal_those_of_the_passage_alone():
+    """Indexing cuts each passage into sentences with the sentence ends of its whole article."""
+    from pathlib import Path
+
+    from retrieval.articles import load_corpus
+    from retrieval.counting import SENTENCE_END, passage_table, pieces, sentence_texts
+
+    root = Path(__file__).resolve().parent.parent
+    articles = load_corpus([root / "seeds"]).articles + [
+        article("他说：“好。”然后走了……又回来！！再见. Bye. 结束", "引号"),
+        article("很长的一句，" * 80 + "终于结束。短句。", "长句")]
+    for overlap in (True, False):
+        for a, _, _, start, end in passage_table(articles, 200, 400, overlap).tolist():
+            text = articles[a].text
+            ends = [m.end() for m in SENTENCE_END.finditer(text)]
+            assert pieces(text, start, end, ends) == sentence_texts(text[start:end])
