@@ -13,18 +13,19 @@ import os
 from itertools import chain
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
-from typing import Callable, Sequence
+from typing import Callable, Iterator, NamedTuple, Sequence
 
 import numpy as np
 
 from .analysis import AnalysisSettings, Analyzer
 from .articles import Article
-from .index import Counts, count_keys
+from .index import BM25Index, Counts, count_keys
 from .postings import Merger
 from .passages import SENTENCE_END, Passage, spans
 
 CHUNK = 16000  # passages a task, at most: each chunk's distinct terms are merged at the end, so fewer is faster
 PARALLEL_FROM = 12000  # below this, starting workers costs more than it saves
+CARRY_SLICE = 1 << 24  # postings of the previous build carried over at a time
 SPLIT_RUN = 2_000_000  # characters of articles a splitting task: three runs or more are split in workers
 
 Progress = Callable[[int, int], None]
@@ -67,14 +68,14 @@ def sentence_texts(text: str) -> list[str]:
 
 def count(articles: Sequence[Article], table: np.ndarray, numbers: np.ndarray, analyzer: Analyzer,
           title_weight: int, workers: int | None = None, progress: Progress | None = None,
-          carried: Counts | None = None) -> Merger:
+          carried: Carried | None = None) -> Merger:
     """Counts of the passages numbered ``numbers`` (rows of ``table``, see ``passage_table``), with
     ``carried`` ones joined in, gathered to make an index of (``Merger.index``). Chunks are packed
     as they arrive, while the workers go on with the next ones."""
     workers = workers or min(2, os.cpu_count() or 1)
     merger = Merger(len(table))
-    if carried is not None:
-        merger.add(carried)
+    for part in carried.parts() if carried is not None else ():
+        merger.add(part)
     done = 0
     size = max(1, min(CHUNK, -(-len(numbers) // 8)))  # 8 chunks at least: a smooth progress bar
     chunks = [(i, min(i + size, len(numbers))) for i in range(0, len(numbers), size)]
@@ -166,11 +167,33 @@ def _count_task(chunk: tuple[int, int]) -> Counts:
     return count_chunk(_worker, *_job, *chunk)
 
 
-def reusable(previous, articles: Sequence[Article],
-             article_of: np.ndarray) -> tuple[Counts | None, np.ndarray]:
-    """Counts carried over from the previous build (a ``store.Stored``) for unchanged articles,
-    and a mask of the passages (of articles ``article_of``) that still need analysis. Articles
-    may move, come and go."""
+class Carried(NamedTuple):
+    """Counts of the previous build (``index``) kept for unchanged articles: passage ``i`` of it is
+    passage ``old_to_new[i]`` now, or gone (-1)."""
+    index: BM25Index
+    old_to_new: np.ndarray
+    passages: int  # how many are kept
+
+    def parts(self, step: int | None = None) -> Iterator[Counts]:
+        """The kept postings as Counts of ``step`` postings at a time (all sharing the previous
+        vocabulary): a million-passage index is carried over without whole-index temporaries."""
+        index, step = self.index, step or CARRY_SLICE
+        words, codes, indptr = index.vocab.words, np.asarray(index.vocab.codes), np.asarray(index.indptr)
+        for start in range(0, len(index.docs), step):
+            end = min(start + step, len(index.docs))
+            first = int(np.searchsorted(indptr, start, side="right")) - 1
+            last = int(np.searchsorted(indptr, end, side="left"))
+            runs = np.minimum(indptr[first + 1:last + 1], end) - np.maximum(indptr[first:last], start)
+            docs = self.old_to_new[index.docs[start:end]]
+            keep = docs >= 0
+            yield Counts(words, codes, np.repeat(np.arange(first, last), runs)[keep], docs[keep],
+                         np.asarray(index.tfs[start:end])[keep], self.passages if start == 0 else 0)
+
+
+def reusable(previous, articles: Sequence[Article], article_of: np.ndarray) -> tuple[Carried | None, np.ndarray]:
+    """What the previous build (a ``store.Stored``) lends for unchanged articles, and a mask of
+    the passages (of articles ``article_of``) that still need analysis. Articles may move,
+    come and go."""
     todo = np.ones(len(article_of), dtype=bool)
     if previous is None:
         return None, todo
@@ -184,11 +207,7 @@ def reusable(previous, articles: Sequence[Article],
         if old and old[1] - old[0] == new_end - new_start:
             old_to_new[old[0]:old[1]] = np.arange(new_start, new_end)
             todo[new_start:new_end] = False
-    counts = old_index.counts()
-    keep = old_to_new[counts.doc_ids] >= 0
-    carried = Counts(counts.words, counts.grams, counts.term_ids[keep], old_to_new[counts.doc_ids[keep]], counts.tfs[keep],
-                     int((~todo).sum()))
-    return carried, todo
+    return Carried(old_index, old_to_new, int((~todo).sum())), todo
 
 
 def ranges(article_of_passage: Sequence[int], n_articles: int) -> list[tuple[int, int]]:

@@ -50,14 +50,12 @@ class Merger:
         self.doc_len = np.zeros(passages, dtype=np.float64)
         self.big: list[tuple[np.ndarray, np.ndarray]] = []  # (keys with TF_SEE_ASIDE, their real tfs)
         self.counted = 0  # passages added so far
+        self.shared: tuple | None = None  # (words, grams, term keys) of the last part
         for part in parts:
             self.add(part)
 
     def add(self, part: Counts) -> None:
-        words = self.word_ids(part.words)
-        codes = np.asarray(part.grams, dtype=np.int64)
-        term_keys = np.concatenate([words, np.where(codes >= grams.PAIR, codes - grams.PAIR + BIGRAMS,
-                                                    codes + GRAMS).astype(np.uint64)])
+        term_keys = self.term_keys(part)
         keys = self.room(len(part.term_ids), part.size)
         np.take(term_keys, part.term_ids, out=keys)
         docs = np.asarray(part.doc_ids)
@@ -74,6 +72,17 @@ class Merger:
             self.doc_len[low:high] += np.bincount(docs - low, weights=tfs, minlength=high - low)
         self.filled += len(keys)
         self.counted += part.size
+
+    def term_keys(self, part: Counts) -> np.ndarray:
+        """The term field of each of ``part``'s term ids; parts sharing one vocabulary (the slices
+        of a previous build) share the mapping."""
+        if self.shared is not None and self.shared[0] is part.words and self.shared[1] is part.grams:
+            return self.shared[2]
+        codes = np.asarray(part.grams, dtype=np.int64)
+        keys = np.concatenate([self.word_ids(part.words), np.where(codes >= grams.PAIR, codes - grams.PAIR + BIGRAMS,
+                                                                   codes + GRAMS).astype(np.uint64)])
+        self.shared = (part.words, part.grams, keys)
+        return keys
 
     def word_ids(self, words: list[str]) -> np.ndarray:
         """The numbers of ``words`` (distinct), new ones numbered on: lookups in one C loop, as most

@@ -30,7 +30,9 @@ def corpus(tmp_path):
     return folder
 
 
-def test_changing_adding_and_removing_articles_reindexes_only_those(corpus, tmp_path):
+@pytest.mark.parametrize("carry_slice", [counting.CARRY_SLICE, 5])
+def test_changing_adding_and_removing_articles_reindexes_only_those(corpus, tmp_path, monkeypatch, carry_slice):
+    monkeypatch.setattr(counting, "CARRY_SLICE", carry_slice)  # 5: the kept postings come over in many slices
     cache = tmp_path / "cache"
     open_searcher([corpus], SETTINGS, cache)
     changed = [dict(MORE[0], text="第零座城市没有河流，只有一座古塔。"), *MORE[2:], {"title": "新来的", "text": "新文章讲沙漠里的绿洲。"}]
