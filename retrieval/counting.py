@@ -21,7 +21,7 @@ from .analysis import AnalysisSettings, Analyzer
 from .articles import Article
 from .index import BM25Index, Counts, count_keys
 from .postings import Merger
-from .passages import SENTENCE_END, Passage, spans
+from .passages import SENTENCE_END, spans
 
 CHUNK = 16000  # passages a task, at most: each chunk's distinct terms are merged at the end, so fewer is faster
 PARALLEL_FROM = 12000  # below this, starting workers costs more than it saves

@@ -42,7 +42,9 @@ class Merger:
         self.size = passages
         self.doc_bits = max(int(passages - 1).bit_length(), 1)
         if TERM_BITS + self.doc_bits + TF_BITS > 64:
-            raise IndexStoreError(f"{passages} passages are more than one index holds; index the corpus in parts")
+            most = 1 << (64 - TERM_BITS - TF_BITS)
+            raise IndexStoreError(f"{passages:,} passages are more than one index holds ({most:,}); make passages "
+                                  "longer (passage_target in config.yaml) or split the corpus into collections")
         self.vocab: dict[str, int] = {}
         self.pages: Pages | None = None
         self.keys = np.zeros(0, dtype=np.uint64)

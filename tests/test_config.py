@@ -7,7 +7,6 @@ import pytest
 
 from retrieval.store import RetrievalSettings
 from bot.config import DEFAULT_CONFIG, ConfigError, Settings, load_settings
-from retrieval.analysis import AnalysisSettings
 from retrieval.index import BM25Settings
 
 from conftest import ROOT

@@ -79,5 +79,5 @@ def test_parts_in_any_sizes_make_the_same_index(monkeypatch):
 
 
 def test_too_many_passages_for_the_key_fields():
-    with pytest.raises(IndexStoreError, match="index the corpus in parts"):
+    with pytest.raises(IndexStoreError, match="more than one index holds .8,388,608.; make passages longer"):
         Merger(1 << 30)
