@@ -202,8 +202,9 @@ class Analyzer:
         place = {w: i for i, w in enumerate(unique)}
         local = np.fromiter(map(place.__getitem__, words), dtype=np.int64, count=len(words))
         stop = self.stopwords
+        in_stop = np.fromiter((w in stop for w in unique), dtype=bool, count=len(unique))
         # every 哪 word (哪一年, 哪国) asks, it doesn't say
-        stopped = np.fromiter((w in stop or w[0] == "哪" for w in unique), dtype=bool, count=len(unique))
+        stopped = in_stop | np.fromiter((w[0] == "哪" for w in unique), dtype=bool, count=len(unique))
         # search mode gives each word of the plain cut after the shorter words inside it: a plain
         # word is one that no later token starts before the end of
         later = np.minimum.accumulate(starts[::-1])[::-1]
@@ -214,7 +215,7 @@ class Analyzer:
         kept_before = np.concatenate([[0], np.cumsum(keep)])
         first = cp[starts]
         ok = (first >= 0x3400) & (first <= 0x9FFF) & (kept_before[ends] > kept_before[starts])
-        ok &= ~np.fromiter((w in stop for w in unique), dtype=bool, count=len(unique))[local]
+        ok &= ~in_stop[local]
         ids = np.full(len(unique), -1, dtype=np.int64)
         wanted = np.unique(local[ok])
         ids[wanted] = np.fromiter((vocab.setdefault(unique[i], len(vocab)) for i in wanted.tolist()), dtype=np.int64,
@@ -319,7 +320,8 @@ def stop_chars(stopwords: frozenset[str]) -> np.ndarray:
 
 
 def dense(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(the distinct codes, sorted; each code's place among them)."""
+    """(the distinct codes, sorted; each code's place among them): np.unique with return_inverse,
+    made of one argsort, which is about three times faster on a chunk's million codes."""
     order = np.argsort(codes)
     ordered = codes[order]
     new = np.ones(len(ordered), dtype=bool)

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import contextlib
 import gc
-from bisect import bisect_left, bisect_right
 import os
-from itertools import chain
+from bisect import bisect_left, bisect_right
 from concurrent.futures import ProcessPoolExecutor
+from itertools import chain
 from multiprocessing import get_context
 from typing import Callable, Iterator, NamedTuple, Sequence
 
@@ -21,7 +21,7 @@ from .analysis import AnalysisSettings, Analyzer
 from .articles import Article
 from .index import BM25Index, Counts, count_keys
 from .postings import Merger
-from .passages import SENTENCE_END, spans
+from .passages import sentence_ends, spans
 
 CHUNK = 16000  # passages a task, at most: each chunk's distinct terms are merged at the end, so fewer is faster
 PARALLEL_FROM = 12000  # below this, starting workers costs more than it saves
@@ -62,8 +62,7 @@ def count_items(analyzer: Analyzer, items: Sequence[tuple[str, list[str]]], numb
 
 def sentence_texts(text: str) -> list[str]:
     """``text`` cut after each sentence end; no term crosses one (they are punctuation)."""
-    cuts = [m.end() for m in SENTENCE_END.finditer(text)]
-    return [text[s:e] for s, e in zip([0] + cuts, cuts + [len(text)]) if s < e]
+    return pieces(text, 0, len(text), sentence_ends(text))
 
 
 def count(articles: Sequence[Article], table: np.ndarray, numbers: np.ndarray, analyzer: Analyzer,
@@ -145,7 +144,7 @@ def count_chunk(analyzer: Analyzer, articles: Sequence[Article], table: np.ndarr
         text = articles[a].text
         ends = cuts.get(a)
         if ends is None:
-            ends = cuts[a] = [m.end() for m in SENTENCE_END.finditer(text)]
+            ends = cuts[a] = sentence_ends(text)
         items.append((articles[a].title, pieces(text, s, e, ends)))
     return count_items(analyzer, items, chosen, title_weight)
 
@@ -198,9 +197,9 @@ def reusable(previous, articles: Sequence[Article], article_of: np.ndarray) -> t
     if previous is None:
         return None, todo
     old_articles, old_table, old_index = previous.articles, previous.table, previous.index
-    old_ranges = ranges(old_table[:, 0].tolist(), len(old_articles))
+    old_ranges = ranges(old_table[:, 0], len(old_articles))
     old_of = {(a.title, a.text): old_ranges[i] for i, a in enumerate(old_articles)}  # ids may shift with lines
-    new_ranges = ranges(article_of.tolist(), len(articles))
+    new_ranges = ranges(article_of, len(articles))
     old_to_new = np.full(old_index.size, -1, dtype=np.int64)
     for i, article in enumerate(articles):
         (new_start, new_end), old = new_ranges[i], old_of.get((article.title, article.text))
@@ -210,12 +209,8 @@ def reusable(previous, articles: Sequence[Article], article_of: np.ndarray) -> t
     return Carried(old_index, old_to_new, int((~todo).sum())), todo
 
 
-def ranges(article_of_passage: Sequence[int], n_articles: int) -> list[tuple[int, int]]:
+def ranges(article_of_passage: np.ndarray, n_articles: int) -> list[tuple[int, int]]:
     """(first, end) passage numbers of each article, given each passage's article number (in order)."""
-    out = [(0, 0)] * n_articles
-    start = 0
-    for i in range(1, len(article_of_passage) + 1):
-        if i == len(article_of_passage) or article_of_passage[i] != article_of_passage[start]:
-            out[article_of_passage[start]] = (start, i)
-            start = i
-    return out
+    numbers = np.arange(n_articles)
+    return list(zip(np.searchsorted(article_of_passage, numbers).tolist(),
+                    np.searchsorted(article_of_passage, numbers, side="right").tolist()))

@@ -27,7 +27,8 @@ NO_CODES = np.zeros(0, dtype=np.int64)
 @dataclass
 class Counts:
     """Term counts of passages: ``tfs[i]`` of term ``term_ids[i]`` in passage ``doc_ids[i]``. Term ids
-    below ``len(words)`` are words; above, Han grams by code (``grams``, see ``retrieval.grams``)."""
+    below ``len(words)`` are words; above, Han grams by code (``grams``, see ``retrieval.grams``),
+    each once, in any order."""
     words: list[str]
     grams: np.ndarray
     term_ids: np.ndarray
@@ -46,8 +47,8 @@ class Counts:
         vocab: dict[str, int] = {}
         ids = [vocab.setdefault(t, len(vocab)) for d in docs for t in d]
         doc_of = np.repeat(np.arange(len(docs), dtype=np.int64), [len(d) for d in docs])
-        keys, tfs = count_keys(doc_of, np.asarray(ids, dtype=np.int64), max(len(vocab), 1))
         width = max(len(vocab), 1)
+        keys, tfs = count_keys(doc_of, np.asarray(ids, dtype=np.int64), width)
         number = np.asarray(numbers if numbers is not None else range(len(docs)), dtype=np.int64)
         words, codes, place = split_terms(list(vocab))
         return cls(words, codes, place[keys % width], number[keys // width] if len(keys) else keys,
@@ -57,20 +58,12 @@ class Counts:
 def split_terms(terms: list[str]) -> tuple[list[str], np.ndarray, np.ndarray]:
     """(the words, the gram codes, each term's id in words + grams) of a list of distinct terms."""
     codes = [grams.code(t) for t in terms]
-    words = [t for t, c in zip(terms, codes) if c is None]
-    gram_codes = np.asarray([c for c in codes if c is not None], dtype=np.int64)
-    place, w, g = np.empty(len(terms), dtype=np.int64), 0, len(words)
-    for i, c in enumerate(codes):
-        if c is None:
-            place[i], w = w, w + 1
-        else:
-            place[i], g = g, g + 1
-    order = np.argsort(gram_codes)  # codes ascending, as the other producers give them
-    rank = np.empty(len(order), dtype=np.int64)
-    rank[order] = np.arange(len(order))
-    is_gram = place >= len(words)
-    place[is_gram] = len(words) + rank[place[is_gram] - len(words)]
-    return words, gram_codes[order], place
+    is_gram = np.array([c is not None for c in codes], dtype=bool)
+    place = np.empty(len(terms), dtype=np.int64)
+    place[~is_gram] = np.arange(int((~is_gram).sum()))
+    place[is_gram] = np.arange(int((~is_gram).sum()), len(terms))
+    return ([t for t, g in zip(terms, is_gram) if not g],
+            np.asarray([c for c in codes if c is not None], dtype=np.int64), place)
 
 
 def count_keys(doc_of: np.ndarray, term_of: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray]:
@@ -93,18 +86,27 @@ class Vocabulary:
 
     def __init__(self, words: list[str], codes: np.ndarray = NO_CODES):
         self.words, self.codes = words, codes
+        self.known: dict[str, int | None] = {}  # a question looks each of its terms up several times
 
     @property
     def terms(self) -> list[str]:
         return self.words + grams.terms(self.codes)
 
     def get(self, term: str, default: int | None = None) -> int | None:
+        found = self.known.get(term, -1)
+        if found == -1:
+            if len(self.known) > 100_000:
+                self.known.clear()
+            found = self.known[term] = self.find(term)
+        return default if found is None else found
+
+    def find(self, term: str) -> int | None:
         code = grams.code(term)
         if code is not None:
             i = int(np.searchsorted(self.codes, code))
-            return len(self.words) + i if i < len(self.codes) and self.codes[i] == code else default
+            return len(self.words) + i if i < len(self.codes) and self.codes[i] == code else None
         i = bisect_left(self.words, term)
-        return i if i < len(self.words) and self.words[i] == term else default
+        return i if i < len(self.words) and self.words[i] == term else None
 
     def __getitem__(self, term: str) -> int:
         i = self.get(term)
@@ -163,7 +165,8 @@ class BM25Index:
         return Merger(counts.size, [counts]).index(settings)
 
     def counts(self) -> "Counts":
-        """The (term, passage, tf) counts this index was made of, to reuse in the next build."""
+        """The (term, passage, tf) counts this index was made of (the benchmark's references are
+        made of them; an incremental build carries postings over in slices, ``counting.Carried``)."""
         term_ids = np.repeat(np.arange(len(self.df), dtype=np.int64), self.df)
         return Counts(self.vocab.words, np.asarray(self.vocab.codes), term_ids, np.asarray(self.docs),
                       np.asarray(self.tfs), self.size)

@@ -27,6 +27,11 @@ class Passage(NamedTuple):  # a tuple: a million of them are made in a build, an
     text: str
 
 
+def sentence_ends(text: str) -> list[int]:
+    """Where each sentence of ``text`` ends (after its closing marks and spaces)."""
+    return [m.end() for m in SENTENCE_END.finditer(text)]
+
+
 def split_articles(articles: Iterable[Article], target: int = 160, hard_max: int = 400,
                    overlap: bool = False) -> list[Passage]:
     """All passages of ``articles`` in order."""

@@ -46,8 +46,7 @@ class Merger:
             raise IndexStoreError(f"{passages:,} passages are more than one index holds ({most:,}); make passages "
                                   "longer (passage_target in config.yaml) or split the corpus into collections")
         self.vocab: dict[str, int] = {}
-        self.pages: Pages | None = None
-        self.keys = np.zeros(0, dtype=np.uint64)
+        self.pages = Pages(0)  # the keys: ``pages.array[:filled]``
         self.filled = 0
         self.doc_len = np.zeros(passages, dtype=np.float64)
         self.big: list[tuple[np.ndarray, np.ndarray]] = []  # (keys with TF_SEE_ASIDE, their real tfs)
@@ -80,9 +79,7 @@ class Merger:
         of a previous build) share the mapping."""
         if self.shared is not None and self.shared[0] is part.words and self.shared[1] is part.grams:
             return self.shared[2]
-        codes = np.asarray(part.grams, dtype=np.int64)
-        keys = np.concatenate([self.word_ids(part.words), np.where(codes >= grams.PAIR, codes - grams.PAIR + BIGRAMS,
-                                                                   codes + GRAMS).astype(np.uint64)])
+        keys = np.concatenate([self.word_ids(part.words), gram_fields(np.asarray(part.grams, dtype=np.int64))])
         self.shared = (part.words, part.grams, keys)
         return keys
 
@@ -98,28 +95,27 @@ class Merger:
     def room(self, n: int, passages: int) -> np.ndarray:
         """The next ``n`` places of ``keys``, for ``passages`` more passages. Room is reserved by
         estimate (memory never touched costs nothing) and, when that falls short, the keys move."""
-        if self.filled + n > len(self.keys):
+        keys = self.pages.array
+        if self.filled + n > len(keys):
             per_passage = (self.filled + n) / max(self.counted + passages, 1)
             estimate = int(per_passage * self.size * 1.25) + n
-            bigger = Pages(max(estimate, int(len(self.keys) * 1.5), self.filled + n))
-            bigger.array[:self.filled] = self.keys[:self.filled]
-            self.pages, self.keys = bigger, bigger.array
-        return self.keys[self.filled:self.filled + n]
+            bigger = Pages(max(estimate, int(len(keys) * 1.5), self.filled + n))
+            bigger.array[:self.filled] = keys[:self.filled]
+            self.pages, keys = bigger, bigger.array
+        return keys[self.filled:self.filled + n]
 
     def index(self, settings: "BM25Settings", folder: Path | None = None) -> "BM25Index":
         """The BM25 index of everything added. With ``folder``, the posting arrays are made in
         their files there (saving them is then done)."""
         from .index import BM25Index, length_norm, tf_part
 
-        keys, pages = self.keys[:self.filled], self.pages
-        self.keys = self.pages = None
+        pages = self.pages
+        keys, self.pages = pages.array[:self.filled], None
         keys.sort()
         words = self.sort_words(keys)
         term_keys, df = term_runs(keys, self.doc_bits + TF_BITS)
         in_words = term_keys < GRAMS
-        gram_keys = term_keys[~in_words].astype(np.int64)
-        codes = np.where(gram_keys >= BIGRAMS, gram_keys - BIGRAMS + grams.PAIR, gram_keys - GRAMS)
-        vocab = Vocabulary([words[i] for i in term_keys[in_words].tolist()], codes)
+        vocab = Vocabulary([words[i] for i in term_keys[in_words].tolist()], gram_codes(term_keys[~in_words]))
         tf_type = np.uint8 if not self.big else np.uint16 if max(b[1].max() for b in self.big) < 65536 else np.uint32
         arrays = {name: new_array(folder, name, len(keys), dtype)
                   for name, dtype in {"docs": np.int32, "tfs": tf_type, "impacts": np.float32}.items()}
@@ -154,6 +150,17 @@ class Merger:
             in_words = aside < (np.uint64(GRAMS) << shift)
             aside[in_words] = (rank[aside[in_words] >> shift] << shift) | (aside[in_words] & low)
         return [words[i] for i in order]
+
+
+def gram_fields(codes: np.ndarray) -> np.ndarray:
+    """The term field of gram codes (``retrieval.grams``): above the words, characters then bigrams."""
+    return np.where(codes >= grams.PAIR, codes - grams.PAIR + BIGRAMS, codes + GRAMS).astype(np.uint64)
+
+
+def gram_codes(fields: np.ndarray) -> np.ndarray:
+    """The gram codes of term fields made by ``gram_fields``."""
+    fields = fields.astype(np.int64)
+    return np.where(fields >= BIGRAMS, fields - BIGRAMS + grams.PAIR, fields - GRAMS)
 
 
 def term_runs(keys: np.ndarray, shift: int) -> tuple[np.ndarray, np.ndarray]:
@@ -202,8 +209,8 @@ def unpack(keys: np.ndarray, doc_bits: int, norm: np.ndarray, settings: "BM25Set
 
 
 class Pages:
-    """A uint64 array in memory of its own (an anonymous map), whose first items can be handed back
-    to the system once read: the pages freed are then at hand for the arrays being written. On
+    """A uint64 array in memory of its own (an anonymous map), whose items can be handed back to the
+    system once read: the pages freed are then at hand for the arrays being written. On
     a virtual machine a page the process has never had costs far more than one just let go
     (1M passages: writing the index 3.6 -> 0.6 s)."""
 

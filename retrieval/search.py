@@ -15,7 +15,7 @@ from .analysis import BIGRAM, UNIGRAM, Analyzer
 from .articles import Article
 from .errors import QuestionError
 from .index import BM25Index
-from .passages import SENTENCE_END, Passage
+from .passages import Passage, sentence_ends
 
 
 MARKUP = re.compile(r"</?[a-zA-Z][^<>]{0,200}>|\x1b\[[0-9;?]*[A-Za-z]")
@@ -113,13 +113,14 @@ class Searcher:
             raise QuestionError("the question is empty; type a question, e.g. 商汤和谁合作？")
         truncated = len(question) > self.settings.max_question
         question = question[: self.settings.max_question]
-        own, merged = self.query(clean(question), [clean(c[: self.settings.max_question]) for c in context])
+        cleaned = clean(question)
+        own, merged = self.query(cleaned, [clean(c[: self.settings.max_question]) for c in context])
         if not own:
             raise QuestionError(
                 f"nothing to search for in {question.strip()[:40]!r}: it has only question words, "
                 "stopwords or punctuation; ask with the words you want found"
             )
-        asked = self.analyzer.normalise(clean(question))
+        asked = self.analyzer.normalise(cleaned)
         hits = [self.hit(rank, doc, score, merged) for rank, (doc, score) in enumerate(self.best(merged, k, asked), 1)]
         coverage = self.follow_up_coverage(hits[0], question, own, merged) if hits else 0.0
         # a bare number in common ("alert(1)" and "1年") is no evidence the passage answers
@@ -161,7 +162,7 @@ class Searcher:
         joined, offset = self.analyzer.normalise_joined([p.text for p in passages]), 0
         for (doc, score), passage in zip(ranked, passages):
             text, offset = joined[offset:offset + len(passage.text)], offset + len(passage.text) + 1
-            ends = [m.end() for m in SENTENCE_END.finditer(text)]
+            ends = sentence_ends(text)
             found: dict[int, set[str]] = {}
             for term, needle in needles.items():
                 for at in occurrences(text, needle):

@@ -131,13 +131,12 @@ def build(paths: Sequence[str | os.PathLike], key: str, folder: Path, analyzer: 
           settings: RetrievalSettings, progress, steps, reuse: bool) -> Opened:
     corpus = load_corpus(paths)
     table = passage_table(corpus.articles, settings.passage_target, settings.passage_max, settings.passage_overlap)
-    passages = PassageTable(corpus.articles, table)
     family = lineage(paths, settings)
     carried, todo = reusable(previous(folder.parent, family) if reuse else None, corpus.articles, table[:, 0])
     numbers = np.flatnonzero(todo)
     if progress:
-        unchanged = f", {len(passages) - len(numbers)} unchanged" if carried else ""
-        progress(f"indexing {len(corpus.articles)} articles, {len(passages)} passages{unchanged}")
+        unchanged = f", {len(table) - len(numbers)} unchanged" if carried else ""
+        progress(f"indexing {len(corpus.articles)} articles, {len(table)} passages{unchanged}")
     tmp = building(folder)  # before the long part: an unwritable index folder is said at once
     try:
         # the corpus is written beside while the workers analyse (the main process mostly waits)
@@ -152,8 +151,7 @@ def build(paths: Sequence[str | os.PathLike], key: str, folder: Path, analyzer: 
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     drop_superseded(folder, family)
-    searcher = Searcher(corpus.articles, passages, index, analyzer, settings.search)
-    return Opened(searcher, corpus.problems, folder, True)
+    return opened(Stored(corpus.articles, table, index, corpus.problems, folder), analyzer, settings, built=True)
 
 
 def previous(index_dir: Path, family: str) -> Stored | None:

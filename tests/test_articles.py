@@ -72,29 +72,19 @@ def test_jsonl_paragraphs_become_separate_passages(tmp_path):
     assert [(p.paragraph, p.text) for p in passages] == [(1, "第一段。"), (2, "第二段。")]
 
 
-def test_markdown_heading_is_the_title(tmp_path):
-    path = tmp_path / "note.md"
-    path.write_text("# 人工智能简介\n\n人工智能是计算机科学的一个分支。\n", encoding="utf-8")
+@pytest.mark.parametrize("name, content, title, text", [
+    # a markdown heading is the title
+    ("note.md", "# 人工智能简介\n\n人工智能是计算机科学的一个分支。\n", "人工智能简介", "人工智能是计算机科学的一个分支。"),
+    # a text file's first short line is the title
+    ("story.txt", "春天的故事\n春天来了，花都开了。\n小鸟在唱歌。\n", "春天的故事", "春天来了，花都开了。\n小鸟在唱歌。"),
+    # without a title line, the file name is
+    ("单行文章.txt", "这是一篇只有一行的文章，没有标题。\n", "单行文章", "这是一篇只有一行的文章，没有标题。"),
+])
+def test_text_files_title_and_body(tmp_path, name, content, title, text):
+    path = tmp_path / name
+    path.write_text(content, encoding="utf-8")
     article = only(load_corpus([path]))
-    assert article.title == "人工智能简介"
-    assert article.text == "人工智能是计算机科学的一个分支。"
-    assert article.source == "note.md"
-
-
-def test_txt_first_short_line_is_the_title(tmp_path):
-    path = tmp_path / "story.txt"
-    path.write_text("春天的故事\n春天来了，花都开了。\n小鸟在唱歌。\n", encoding="utf-8")
-    article = only(load_corpus([path]))
-    assert article.title == "春天的故事"
-    assert article.text == "春天来了，花都开了。\n小鸟在唱歌。"
-
-
-def test_txt_without_a_title_line_uses_the_file_name(tmp_path):
-    path = tmp_path / "单行文章.txt"
-    path.write_text("这是一篇只有一行的文章，没有标题。\n", encoding="utf-8")
-    article = only(load_corpus([path]))
-    assert article.title == "单行文章"
-    assert article.text == "这是一篇只有一行的文章，没有标题。"
+    assert (article.title, article.text, article.source) == (title, text, name)
 
 
 def test_folder_loads_recursively_in_sorted_order(tmp_path):

@@ -121,30 +121,21 @@ def test_wrong_type_is_an_error_naming_the_setting(tmp_path, text, name):
     assert name in str(info.value)
 
 
-def test_a_section_given_as_a_value_is_an_error(tmp_path):
-    with pytest.raises(ConfigError, match="search should be a mapping"):
-        load_settings(config(tmp_path, "search: 5\n"))
-
-
-def test_a_value_given_as_a_mapping_is_an_error(tmp_path):
-    with pytest.raises(ConfigError, match="k should be a single value"):
-        load_settings(config(tmp_path, "search:\n  k: {a: 1}\n"))
+@pytest.mark.parametrize("text, message", [
+    ("search: 5\n", "search should be a mapping"),  # a section given as a value
+    ("search:\n  k: {a: 1}\n", "k should be a single value"),  # a value given as a mapping
+    ("search: [unclosed\n", "cannot read config"),  # invalid YAML
+    ("- just\n- a list\n", "mapping"),  # the top level must be a mapping
+])
+def test_a_malformed_config_is_an_error_saying_what(tmp_path, text, message):
+    with pytest.raises(ConfigError, match=message):
+        load_settings(config(tmp_path, text))
 
 
 def test_missing_config_file(tmp_path):
     with pytest.raises(ConfigError, match="config file not found") as info:
         load_settings(tmp_path / "nope.yaml")
     assert "nope.yaml" in str(info.value)
-
-
-def test_invalid_yaml(tmp_path):
-    with pytest.raises(ConfigError, match="cannot read config"):
-        load_settings(config(tmp_path, "search: [unclosed\n"))
-
-
-def test_top_level_must_be_a_mapping(tmp_path):
-    with pytest.raises(ConfigError, match="mapping"):
-        load_settings(config(tmp_path, "- just\n- a list\n"))
 
 
 def test_settings_are_frozen():

@@ -184,7 +184,8 @@ def test_passage_sentences_from_the_article_equal_those_of_the_passage_alone():
     from pathlib import Path
 
     from retrieval.articles import load_corpus
-    from retrieval.counting import SENTENCE_END, passage_table, pieces, sentence_texts
+    from retrieval.counting import passage_table, pieces, sentence_texts
+    from retrieval.passages import sentence_ends
 
     root = Path(__file__).resolve().parent.parent
     articles = load_corpus([root / "seeds"]).articles + [
@@ -193,5 +194,4 @@ def test_passage_sentences_from_the_article_equal_those_of_the_passage_alone():
     for overlap in (True, False):
         for a, _, _, start, end in passage_table(articles, 200, 400, overlap).tolist():
             text = articles[a].text
-            ends = [m.end() for m in SENTENCE_END.finditer(text)]
-            assert pieces(text, start, end, ends) == sentence_texts(text[start:end])
+            assert pieces(text, start, end, sentence_ends(text)) == sentence_texts(text[start:end])
