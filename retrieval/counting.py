@@ -19,9 +19,10 @@ import numpy as np
 
 from .analysis import AnalysisSettings, Analyzer
 from .articles import Article
-from .index import BM25Index, Counts, count_keys
+from .index import BM25Index
 from .postings import Merger
 from .passages import sentence_ends, spans
+from .vocab import Counts, count_keys
 
 CHUNK = 16000  # passages a task, at most: each chunk's distinct terms are merged at the end, so fewer is faster
 PARALLEL_FROM = 12000  # below this, starting workers costs more than it saves
@@ -69,7 +70,7 @@ def count(articles: Sequence[Article], table: np.ndarray, numbers: np.ndarray, a
           title_weight: int, workers: int | None = None, progress: Progress | None = None,
           carried: Carried | None = None) -> Merger:
     """Counts of the passages numbered ``numbers`` (rows of ``table``, see ``passage_table``), with
-    ``carried`` ones joined in, gathered to make an index of (``Merger.index``). Chunks are packed
+    ``carried`` ones joined in, gathered to make an index of (``BM25Index.gathered``). Chunks are packed
     as they arrive, while the workers go on with the next ones."""
     workers = workers or min(2, os.cpu_count() or 1)
     merger = Merger(len(table))

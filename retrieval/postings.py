@@ -13,16 +13,14 @@ from __future__ import annotations
 import mmap
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable
+from typing import Iterable
 
 import numpy as np
 
 from . import grams
 from .errors import IndexStoreError
-from .index import Counts, Vocabulary
-
-if TYPE_CHECKING:
-    from .index import BM25Index, BM25Settings
+from .scoring import BM25Settings, length_norm, tf_part
+from .vocab import Counts, Vocabulary
 
 TF_BITS = 8  # a tf of 255 or more is kept aside (``Merger.big``) and put back after the sort
 TF_SEE_ASIDE = (1 << TF_BITS) - 1
@@ -104,11 +102,9 @@ class Merger:
             self.pages, keys = bigger, bigger.array
         return keys[self.filled:self.filled + n]
 
-    def index(self, settings: "BM25Settings", folder: Path | None = None) -> "BM25Index":
-        """The BM25 index of everything added. With ``folder``, the posting arrays are made in
-        their files there (saving them is then done)."""
-        from .index import BM25Index, length_norm, tf_part
-
+    def arrays(self, settings: BM25Settings, folder: Path | None = None) -> tuple[Vocabulary, dict[str, np.ndarray]]:
+        """The vocabulary and arrays of the BM25 index of everything added (``BM25Index.gathered``).
+        With ``folder``, the posting arrays are made in their files there (saving them is then done)."""
         pages = self.pages
         keys, self.pages = pages.array[:self.filled], None
         keys.sort()
@@ -129,8 +125,7 @@ class Merger:
         del keys
         indptr = np.zeros(len(df) + 1, dtype=np.int64)
         np.cumsum(df, out=indptr[1:])
-        return BM25Index(vocab, {**arrays, "indptr": indptr, "df": df.astype(np.int32), "doc_len": doc_len},
-                         settings)
+        return vocab, {**arrays, "indptr": indptr, "df": df.astype(np.int32), "doc_len": doc_len}
 
     def sort_words(self, keys: np.ndarray) -> list[str]:
         """Renumber the words in the (sorted) keys by their sorted order, keep the keys sorted, and
@@ -181,13 +176,11 @@ def term_runs(keys: np.ndarray, shift: int) -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate(values), np.concatenate(counts)
 
 
-def unpack(keys: np.ndarray, doc_bits: int, norm: np.ndarray, settings: "BM25Settings", pages: "Pages | None",
+def unpack(keys: np.ndarray, doc_bits: int, norm: np.ndarray, settings: BM25Settings, pages: "Pages | None",
            docs: np.ndarray, tfs: np.ndarray, impacts: np.ndarray) -> None:
     """Sorted keys into their passages, tfs and BM25 impacts: the two halves in two threads (numpy
     lets go of the GIL for this work), each a slice at a time through one buffer, as a fresh
     temporary array for each slice costs more in page faults than its arithmetic."""
-    from .index import tf_part
-
     def run(first: int, last: int) -> None:
         field = np.empty(min(SLICE, last - first), dtype=np.uint64)
         for start in range(first, last, SLICE):

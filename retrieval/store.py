@@ -144,7 +144,7 @@ def build(paths: Sequence[str | os.PathLike], key: str, folder: Path, analyzer: 
             written = writer.submit(write_corpus, tmp, corpus.articles, corpus.problems, table)
             gathered = count(corpus.articles, table, numbers, analyzer, settings.title_weight, progress=steps,
                              carried=carried)
-            index = gathered.index(settings.bm25, tmp)  # the posting arrays are written in place
+            index = BM25Index.gathered(gathered, settings.bm25, tmp)  # the posting arrays are written in place
             written.result()
         finish(tmp, folder, {"key": key, "format": FORMAT, "lineage": family}, index)
     except BaseException:

@@ -75,7 +75,7 @@ def test_parts_in_any_sizes_make_the_same_index(monkeypatch):
     merger = Merger(len(docs))
     for start, end in ((0, 1), (1, 3), (3, len(docs))):
         merger.add(Counts.of(docs[start:end], range(start, end)))
-    assert_same(merger.index(BM25Settings()), one)
+    assert_same(BM25Index.gathered(merger, BM25Settings()), one)
 
 
 def test_too_many_passages_for_the_key_fields():
