@@ -14,13 +14,15 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from .errors import IndexStoreError
+from . import pruning
 from .postings import Merger
 from .scoring import BM25Settings, idf
 from .vocab import Counts, Vocabulary
 
 __all__ = ["ARRAYS", "BM25Index", "BM25Settings", "Counts", "Vocabulary"]
 
-ARRAYS = ("indptr", "docs", "tfs", "impacts", "df", "doc_len")
+ARRAYS = ("indptr", "docs", "tfs", "impacts", "df", "doc_len", "max_impact")
+PRUNE_FROM = 20_000  # postings of a question: below this, scoring them all is as quick as skipping
 
 
 class BM25Index:
@@ -32,6 +34,7 @@ class BM25Index:
         self.indptr, self.docs, self.impacts = arrays["indptr"], arrays["docs"], arrays["impacts"]
         self.tfs = arrays["tfs"]
         self.df, self.doc_len = arrays["df"], arrays["doc_len"]
+        self.max_impact = arrays["max_impact"]  # of each term: bounds its postings' scores
         self.size = len(self.doc_len)
         self.unseen_idf = self.idf_of(0)
 
@@ -72,24 +75,44 @@ class BM25Index:
         tid = self.vocab.get(term)
         return float(self.idf_of(self.df[tid]) if tid is not None else self.unseen_idf)
 
-    def scores(self, weighted_terms: dict[str, float]) -> np.ndarray:
-        """BM25 score of every passage for terms with query weights."""
-        docs, values = [], []
+    def terms(self, weighted_terms: dict[str, float]) -> list[pruning.Term]:
+        """The question's terms found in the index, in its order, with their postings and bounds."""
+        out = []
         for term, weight in weighted_terms.items():
             tid = self.vocab.get(term)
-            if tid is None:
-                continue
-            s, e = self.indptr[tid], self.indptr[tid + 1]
-            docs.append(self.docs[s:e])
-            values.append(self.impacts[s:e] * np.float32(weight * self.idf_of(self.df[tid])))
-        if not docs:
+            if tid is not None:
+                factor = np.float32(weight * self.idf_of(self.df[tid]))
+                out.append(pruning.Term(int(self.indptr[tid]), int(self.indptr[tid + 1]), factor,
+                                        float(factor * self.max_impact[tid])))
+        return out
+
+    def scores(self, weighted_terms: dict[str, float]) -> np.ndarray:
+        """BM25 score of every passage for terms with query weights."""
+        terms = self.terms(weighted_terms)
+        if not terms:
             return np.zeros(self.size, dtype=np.float32)
         # one bincount over all postings: a single pass in C, where a += per term gathers,
         # adds and scatters the whole score array again for every term
-        return np.bincount(np.concatenate(docs), weights=np.concatenate(values), minlength=self.size)
+        return pruning.accumulate(self.docs, self.impacts, self.size, terms)[0]
 
     def top(self, weighted_terms: dict[str, float], k: int) -> list[tuple[int, float]]:
-        """The ``k`` best (passage, score) pairs with a score above zero, best first."""
+        """The ``k`` best (passage, score) pairs with a score above zero, best first; ties by
+        passage. What cannot make the top k is skipped (``retrieval.pruning``), with the result of
+        ``exhaustive_top``."""
+        terms = self.terms(weighted_terms)
+        if k <= 0 or not terms:
+            return []
+        if sum(t.length for t in terms) >= PRUNE_FROM and all(t.factor > 0 for t in terms):
+            found = self.pruned_top(terms, k)
+            if found is not None:
+                return found
+        return self.exhaustive_top(weighted_terms, k)
+
+    def pruned_top(self, terms: list[pruning.Term], k: int) -> list[tuple[int, float]] | None:
+        return pruning.top(self.docs, self.impacts, self.size, terms, k)
+
+    def exhaustive_top(self, weighted_terms: dict[str, float], k: int) -> list[tuple[int, float]]:
+        """``top`` with every posting scored."""
         scores = self.scores(weighted_terms)
         hit = np.flatnonzero(scores > 0)  # usually a small part of the index: select among these only
         if k <= 0 or not len(hit):

@@ -30,7 +30,7 @@ from .index import BM25Index, BM25Settings
 from .passages import Passage
 from .search import Searcher, SearchSettings
 
-FORMAT = 5
+FORMAT = 6  # 6: max_impact.npy, the bounds pruning skips by
 
 
 @dataclass(frozen=True)

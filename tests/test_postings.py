@@ -56,6 +56,19 @@ def test_slices_do_not_change_the_index(monkeypatch):
     assert_same(BM25Index.build(DOCS), whole)
 
 
+def highest_by_hand(index: BM25Index) -> np.ndarray:
+    impacts = np.asarray(index.impacts)
+    return np.array([impacts[s:e].max() for s, e in zip(index.indptr[:-1], index.indptr[1:])], dtype=np.float32)
+
+
+def test_each_terms_highest_impact_is_kept(monkeypatch):
+    """The bound pruning skips by, also for terms cut by slice borders."""
+    docs = [[f"w{i % 7}"] * (1 + i % 5) + ["common"] * (i % 3 + 1) for i in range(60)]
+    assert np.array_equal(BM25Index.build(docs).max_impact, highest_by_hand(BM25Index.build(docs)))
+    monkeypatch.setattr(postings, "SLICE", 4)
+    assert np.array_equal(BM25Index.build(docs).max_impact, highest_by_hand(BM25Index.build(docs)))
+
+
 def test_a_tf_too_big_for_its_field_is_kept_exactly():
     docs = [["哈"] * 300 + ["笑"], ["笑", "哈"], ["•哈"] * 70000]
     index = BM25Index.build(docs)
@@ -66,6 +79,7 @@ def test_a_tf_too_big_for_its_field_is_kept_exactly():
         assert dict(zip(index.docs[span].tolist(), index.tfs[span].tolist())) == {
             i: d.count(term) for i, d in enumerate(docs) if term in d}
         assert np.allclose(index.scores({term: 1.0}), expected_scores(docs, term), rtol=1e-5)
+    assert np.array_equal(index.max_impact, highest_by_hand(index))  # the put-back tfs' impacts count
 
 
 def test_parts_in_any_sizes_make_the_same_index(monkeypatch):
