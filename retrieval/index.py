@@ -8,6 +8,7 @@ Saved as .npy arrays and JSON, loaded memory-mapped; never pickled.
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 from typing import Iterable, Sequence
 
@@ -22,7 +23,7 @@ from .vocab import Counts, Vocabulary
 __all__ = ["ARRAYS", "BM25Index", "BM25Settings", "Counts", "Vocabulary"]
 
 ARRAYS = ("indptr", "docs", "tfs", "impacts", "df", "doc_len", "max_impact")
-PRUNE_FROM = 20_000  # postings of a question: below this, scoring them all is as quick as skipping
+PRUNE_FROM = 300_000  # postings of a question: below this scoring them all is quicker (numpy calls per term)
 
 
 class BM25Index:
@@ -35,6 +36,9 @@ class BM25Index:
         self.tfs = arrays["tfs"]
         self.df, self.doc_len = arrays["df"], arrays["doc_len"]
         self.max_impact = arrays["max_impact"]  # of each term: bounds its postings' scores
+        # plain views of the (memory-mapped) postings: a memmap's slice costs a Python call more
+        self.postings = np.asarray(self.docs), np.asarray(self.impacts)
+        self.scratch = threading.local()  # each thread's partial scores, kept for its next question
         self.size = len(self.doc_len)
         self.unseen_idf = self.idf_of(0)
 
@@ -93,7 +97,7 @@ class BM25Index:
             return np.zeros(self.size, dtype=np.float32)
         # one bincount over all postings: a single pass in C, where a += per term gathers,
         # adds and scatters the whole score array again for every term
-        return pruning.accumulate(self.docs, self.impacts, self.size, terms)[0]
+        return pruning.accumulate(*self.postings, self.size, terms)[0]
 
     def top(self, weighted_terms: dict[str, float], k: int) -> list[tuple[int, float]]:
         """The ``k`` best (passage, score) pairs with a score above zero, best first; ties by
@@ -109,7 +113,10 @@ class BM25Index:
         return self.exhaustive_top(weighted_terms, k)
 
     def pruned_top(self, terms: list[pruning.Term], k: int) -> list[tuple[int, float]] | None:
-        return pruning.top(self.docs, self.impacts, self.size, terms, k)
+        work = getattr(self.scratch, "partial", None)
+        if work is None:
+            work = self.scratch.partial = np.zeros(self.size, dtype=np.float64)
+        return pruning.top(*self.postings, work, terms, k)
 
     def exhaustive_top(self, weighted_terms: dict[str, float], k: int) -> list[tuple[int, float]]:
         """``top`` with every posting scored."""
