@@ -6,6 +6,8 @@ normalised text are its offsets in the original: that is what highlighting uses.
 """
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -61,6 +63,36 @@ class AnalysisSettings:
     def key(self) -> dict:
         return {"bigrams": self.bigrams, "unigrams": self.unigrams, "stem": self.stem, "user_dict": self.user_dict, "hmm": self.hmm,
                 "version": 5}
+
+
+LIBRARIES = ("rjieba", "jieba", "opencc", "PyStemmer")  # their versions can change the terms
+
+
+def rules_fingerprint(settings: AnalysisSettings) -> dict:
+    """What else the terms depend on: a digest of the rule files (``data/*.txt``) and of the user
+    dictionary, and the versions of the analysis libraries. Part of the index's cache key, so a
+    changed stopword list or an upgraded segmenter makes the saved index stale."""
+    digest = hashlib.sha256()
+    files = sorted(DATA.glob("*.txt")) + ([Path(settings.user_dict)] if settings.user_dict else [])
+    for path in files:
+        digest.update(path.name.encode() + b"\0")
+        with contextlib.suppress(OSError):  # an unreadable user dictionary is said when it is read
+            digest.update(path.read_bytes())
+        digest.update(b"\0")
+    return {"files": digest.hexdigest(), "libraries": library_versions()}
+
+
+@lru_cache(maxsize=1)
+def library_versions() -> dict[str, str | None]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    found: dict[str, str | None] = {}
+    for name in LIBRARIES:
+        try:
+            found[name] = version(name)
+        except PackageNotFoundError:
+            found[name] = None
+    return found
 
 
 class Analyzer:

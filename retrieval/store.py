@@ -21,7 +21,7 @@ from typing import Callable, NamedTuple, Sequence
 
 import numpy as np
 
-from .analysis import AnalysisSettings, Analyzer
+from .analysis import AnalysisSettings, Analyzer, rules_fingerprint
 from .cachefiles import build_lock, file_digest, unwritable, verify, write_manifest
 from .articles import Article, LoadProblem, corpus_files, load_corpus
 from .errors import IndexStoreError
@@ -45,7 +45,8 @@ class RetrievalSettings:
 
     def index_key(self) -> dict:
         """What the saved index depends on (search settings are applied at query time)."""
-        return {"format": FORMAT, "analysis": self.analysis.key(), "bm25": asdict(self.bm25),
+        return {"format": FORMAT, "analysis": self.analysis.key(), "rules": rules_fingerprint(self.analysis),
+                "bm25": asdict(self.bm25),
                 "passages": [self.passage_target, self.passage_max, self.passage_overlap],
                 "title_weight": self.title_weight}
 
