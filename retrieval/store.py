@@ -65,13 +65,15 @@ def corpus_key(paths: Sequence[str | os.PathLike], settings: RetrievalSettings, 
     known = Fingerprints(Path(index_dir) / "fingerprints.json")
     digest = hashlib.sha256(json.dumps(settings.index_key(), sort_keys=True).encode())
     for path, name in corpus_files(paths, []):
-        digest.update(f"{path.resolve()}\0{name}\0{known.digest(path)}\0".encode())
+        where = os.path.abspath(path)  # not resolve(): a syscall a path part; the stamp has the inode
+        digest.update(f"{where}\0{name}\0{known.digest(where)}\0".encode())
     known.save()
     return digest.hexdigest()
 
 
 class Fingerprints:
-    """sha256 of files by (path, size, mtime): JSON beside the indexes, rewritten when it changes."""
+    """sha256 of files by (path, size, mtime, inode, device): JSON beside the indexes, rewritten
+    when it changes."""
 
     def __init__(self, file: Path):
         self.file, self.changed = file, False
@@ -80,13 +82,13 @@ class Fingerprints:
         except (OSError, ValueError):
             self.table = {}
 
-    def digest(self, path: Path) -> str:
-        stat = path.stat()
-        key, stamp = str(path.resolve()), [stat.st_size, stat.st_mtime_ns]
+    def digest(self, path: str) -> str:
+        stat = os.stat(path)
+        key, stamp = path, [stat.st_size, stat.st_mtime_ns, stat.st_ino, stat.st_dev]
         entry = self.table.get(key)
-        if isinstance(entry, list) and entry[:2] == stamp:
-            return entry[2]
-        digest = file_digest(path)
+        if isinstance(entry, list) and entry[:4] == stamp:
+            return entry[4]
+        digest = file_digest(Path(path))
         # a file changed within the last seconds may change again within the clock's resolution
         # with its size kept: remember only settled files (git's "racily clean" rule)
         if time.time_ns() - stat.st_mtime_ns > 2_000_000_000:
