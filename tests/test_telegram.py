@@ -24,9 +24,9 @@ from telegram_harness import DIRECTOR, LAB, TITLE, Chat, RunningBot, free_port, 
 
 from bot.answering import NOT_COVERED  # noqa: E402
 from bot.config import ConfigError  # noqa: E402
-from bot.telegram_config import telegram_settings  # noqa: E402
-from bot.telegram_format import split_html  # noqa: E402
-from bot.telegram_state import parse_callback  # noqa: E402
+from bot.telegram.config import telegram_settings  # noqa: E402
+from bot.telegram.format import split_html  # noqa: E402
+from bot.telegram.state import parse_callback  # noqa: E402
 
 GROUP = -1001
 REFUSED = 666

@@ -21,7 +21,7 @@ from fake_bot_api import FakeBotAPI, message  # noqa: E402
 from telegram_harness import Chat, RunningBot  # noqa: E402
 from telegram_rules import parse_html  # noqa: E402
 
-from bot.telegram_config import telegram_settings  # noqa: E402
+from bot.telegram.config import telegram_settings  # noqa: E402
 
 OUTAGE = 30.0  # seconds of failing Bot API: half 5xx, half refused connections
 CONFIG = """\
@@ -161,7 +161,7 @@ def test_killed_and_restarted_it_answers_nothing_twice_and_remembers(tmp_path):
 # --- pieces --------------------------------------------------------------------------------------
 
 def test_searches_are_capped_and_the_loop_stays_free():
-    from bot.telegram_handlers import Services
+    from bot.telegram.handlers import Services
 
     class SlowAnswerer:
         k, running, most = 5, 0, 0
@@ -196,7 +196,7 @@ def test_searches_are_capped_and_the_loop_stays_free():
 
 
 def test_ledger_confirms_only_what_is_done():
-    from bot.telegram_persist import Ledger
+    from bot.telegram.persistence import Ledger
 
     ledger = Ledger.from_saved({"last_update_id": 10, "done": [12]})
     assert ledger.offset == 11 and not ledger.begin(10) and not ledger.begin(12)
@@ -211,8 +211,8 @@ def test_ledger_confirms_only_what_is_done():
 
 
 def test_state_file_is_replaced_atomically(tmp_path):
-    from bot.telegram_persist import StateFile
-    from bot.telegram_state import History
+    from bot.telegram.persistence import StateFile
+    from bot.telegram.state import History
 
     history = History(2)
     for question in ("a", "b", "c"):

@@ -8,7 +8,7 @@ import time
 from collections import defaultdict, deque
 from typing import Callable
 
-from .telegram_config import TelegramSettings
+from .config import TelegramSettings
 
 REFUSAL = ("Sorry, this bot answers only its listed users and chats. "
            "Ask its owner to add your user id ({user}) to telegram.allowed_users.")

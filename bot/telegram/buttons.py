@@ -13,9 +13,9 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
-from .telegram_access import REFUSAL
-from .telegram_format import answer_html, article_html, page_count, page_hits, paragraph_html, split_html
-from .telegram_state import Callback, Shown, parse_callback
+from .access import REFUSAL
+from .format import answer_html, article_html, page_count, page_hits, paragraph_html, split_html
+from .state import Callback, Shown, parse_callback
 
 log = logging.getLogger("qabot.telegram")
 MAX_ARTICLE_MESSAGES = 8  # an article longer than this many messages is cut, with a note

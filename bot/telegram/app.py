@@ -1,7 +1,7 @@
 """``qabot telegram``: the Telegram frontend over the shared ``Answerer``.
 
 ``run_telegram(answerer, settings)`` reads the token from ``TELEGRAM_BOT_TOKEN``,
-the ``telegram:`` config section through ``telegram_config``, and runs the bot by
+the ``telegram:`` config section through ``bot.telegram.config``, and runs the bot by
 long polling, or as a webhook when ``telegram.webhook_url`` is set.
 """
 from __future__ import annotations
@@ -13,9 +13,9 @@ import logging
 import os
 from urllib.parse import urlsplit
 
-from .answering import Answerer
-from .config import ConfigError, Settings
-from .telegram_config import TelegramSettings, telegram_settings
+from ..answering import Answerer
+from ..config import ConfigError, Settings
+from .config import TelegramSettings, telegram_settings
 
 log = logging.getLogger("qabot.telegram")
 COMMANDS = [("ask", "answer a question from the articles"), ("help", "what I know and how to ask"),
@@ -67,8 +67,8 @@ def build_application(token: str, answerer: Answerer, tg: TelegramSettings, corp
     from telegram.ext import (ApplicationBuilder, CallbackQueryHandler, CommandHandler, InlineQueryHandler,
                               MessageHandler, filters)
 
-    from . import telegram_buttons as buttons
-    from . import telegram_handlers as h
+    from . import buttons
+    from . import handlers as h
 
     qa = h.Services(answerer, tg, corpus)
     bot, processor, limiter = durable_parts(token, tg, qa)
@@ -90,8 +90,8 @@ def durable_parts(token: str, tg: TelegramSettings, qa):
     """The bot, update processor and limiter that keep order, retry and persist, with the saved state loaded."""
     from telegram.request import HTTPXRequest
 
-    from .telegram_persist import ChatOrderProcessor, Ledger, LedgerBot, StateFile
-    from .telegram_retry import RetryingLimiter
+    from .persistence import ChatOrderProcessor, Ledger, LedgerBot, StateFile
+    from .retry import RetryingLimiter
 
     state = StateFile(tg.state_file)
     saved = state.load()

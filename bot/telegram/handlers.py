@@ -16,12 +16,12 @@ from telegram.constants import ChatType, ParseMode
 from telegram.error import BadRequest, NetworkError, TelegramError
 from telegram.ext import ContextTypes
 
-from .answering import Answer, Answerer, citation, shorten
-from .telegram_access import REFUSAL, Access, RateLimit, strip_mention
-from .telegram_buttons import answer_keyboard
-from .telegram_config import TelegramSettings
-from .telegram_format import MORE, answer_html, help_html, inline_html, split_html
-from .telegram_state import AnswerStore, FeedbackLog, History, Shown
+from ..answering import Answer, Answerer, citation, shorten
+from .access import REFUSAL, Access, RateLimit, strip_mention
+from .buttons import answer_keyboard
+from .config import TelegramSettings
+from .format import MORE, answer_html, help_html, inline_html, split_html
+from .state import AnswerStore, FeedbackLog, History, Shown
 
 log = logging.getLogger("qabot.telegram")
 EXAMPLE = "商汤在哪里成立了智慧医疗实验室？"

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple, Sequence
 
-from .answering import Answer
+from ..answering import Answer
 
 log = logging.getLogger("qabot.telegram")
 

@@ -21,7 +21,7 @@ from typing import Any, Callable
 from telegram import Update
 from telegram.ext import BaseUpdateProcessor, ExtBot
 
-from .telegram_retry import CURRENT, Run
+from .retry import CURRENT, Run
 
 log = logging.getLogger("qabot.telegram")
 VERSION = 1
