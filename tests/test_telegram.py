@@ -9,8 +9,6 @@ import json
 import signal
 import sys
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -20,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from fake_bot_api import FakeBotAPI, callback, inline, message  # noqa: E402
 from telegram_rules import BadRequest, parse_html, units  # noqa: E402
-from telegram_harness import DIRECTOR, LAB, TITLE, Chat, RunningBot, free_port, write_corpus  # noqa: E402
+from telegram_harness import DIRECTOR, LAB, TITLE, Chat, RunningBot, free_port, post_update, write_corpus  # noqa: E402
 
 from bot.answering import NOT_COVERED  # noqa: E402
 from bot.config import ConfigError  # noqa: E402
@@ -300,24 +298,6 @@ def test_nothing_rejected_clean_stop_and_no_token_in_logs(api, bot):
 
 
 # --- webhook bot -------------------------------------------------------------------------------
-
-def post_update(port: int, update: dict, secret: str | None) -> int:
-    headers = {"Content-Type": "application/json"}
-    if secret is not None:
-        headers["X-Telegram-Bot-Api-Secret-Token"] = secret
-    request = urllib.request.Request(f"http://127.0.0.1:{port}/tg/hook", json.dumps(update).encode(), headers)
-    deadline = time.monotonic() + 10
-    while True:  # PTB calls setWebhook just before its server listens; Telegram retries too
-        try:
-            with urllib.request.urlopen(request, timeout=10) as response:
-                return response.status
-        except urllib.error.HTTPError as exc:
-            return exc.code
-        except urllib.error.URLError as exc:
-            if not isinstance(exc.reason, ConnectionRefusedError) or time.monotonic() > deadline:
-                raise
-            time.sleep(0.05)
-
 
 def test_webhook_mode_checks_the_secret(tmp_path):
     api, port, secret = FakeBotAPI().start(), free_port(), "s3cret-Token_1"
