@@ -148,11 +148,11 @@ async def answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE, qu
         return
     qa, msg, user, chat = services(context), update.effective_message, update.effective_user, update.effective_chat
     started = time.perf_counter()
-    earlier = follow_up_context(qa, msg)
+    earlier, thread = follow_up_context(qa, msg)
     answer = await qa.ask(question, earlier)
     if not answer.problem:
         qa.history.add(chat.id, question)
-    shown = Shown(chat.id, answer, earlier)
+    shown = Shown(chat.id, answer, earlier, thread=thread)
     ident = qa.store.add(shown)
     sent = await send_html(msg, answer_html(answer, 0, qa.settings.snippets),
                            answer_keyboard(ident, shown, qa.settings.snippets))
@@ -175,15 +175,16 @@ async def over_limit(update: Update, context: ContextTypes.DEFAULT_TYPE, kind: s
     return True
 
 
-def follow_up_context(qa: Services, msg: Message) -> tuple[str, ...]:
-    """The earlier questions a question leans on: the chat's last ones, or, for a reply to one of the
-    bot's answers, that answer's question and the ones it leaned on."""
+def follow_up_context(qa: Services, msg: Message) -> tuple[tuple[str, ...], bool]:
+    """The earlier questions a question leans on, and whether it replies to an answer: the chat's last
+    questions, or for a reply to one of the bot's answers that answer's question (after the chain of
+    replies that led to it)."""
     reply = msg.reply_to_message
     shown = qa.store.by_message(msg.chat.id, reply.message_id) if reply else None
     if shown is None:
-        return qa.history.context(msg.chat.id)
-    earlier = shown.context + (shown.answer.question,)
-    return earlier[-qa.settings.history:] if qa.settings.history else ()
+        return qa.history.context(msg.chat.id), False
+    earlier = (shown.context if shown.thread else ()) + (shown.answer.question,)
+    return (earlier[-qa.settings.history:] if qa.settings.history else ()), True
 
 
 def outcome(answer: Answer) -> str:

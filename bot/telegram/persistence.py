@@ -83,8 +83,9 @@ class Ledger:
             return min(current)
         return None if self.high is None else self.high + 1
 
-    def admit(self, updates, asked: int | None) -> list:
-        """The updates of a getUpdates batch to handle, taken in hand; why the others are not, logged."""
+    def admit(self, updates, asked: int | None, since: float = float("inf")) -> list:
+        """The updates of a getUpdates batch to handle, taken in hand; why the others are not, logged
+        (but not for one answered ``since`` the request went out: it was served before it was done)."""
         if updates and asked is not None and updates[0].update_id < asked:
             self.new_sequence(f"Telegram served update {updates[0].update_id} for offset {asked}")
         elif updates and self.high is None and self.previous is not None and updates[0].update_id < self.previous - GAP:
@@ -98,7 +99,8 @@ class Ledger:
                 continue  # in hand: Telegram serves it again until it is confirmed
             reason = self.answered_before(uid, update_key(update))
             if reason:
-                log.info("skipped update %d: %s", uid, reason)
+                log.log(logging.DEBUG if self.answered[uid][0] >= since else logging.INFO,
+                        "skipped update %d: %s", uid, reason)
                 continue
             self.taken[uid] = Taken(self.epoch, update_key(update))
             fresh.append(update)
@@ -213,9 +215,9 @@ class LedgerBot(ExtBot):
 
     async def get_updates(self, offset: int | None = None, *args: Any, **kwargs: Any) -> tuple[Update, ...]:
         ledger = self._ledger
-        version, asked = ledger.version, ledger.offset
+        version, asked, since = ledger.version, ledger.offset, ledger.clock()
         updates = await super().get_updates(asked, *args, **kwargs)
-        fresh = ledger.admit(updates, asked)
+        fresh = ledger.admit(updates, asked, since)
         if updates and not fresh:  # all re-sent, still being answered: ask again once some are done
             await ledger.wait_change(version, REPOLL)
         return tuple(fresh)

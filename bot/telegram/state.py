@@ -43,6 +43,7 @@ class Shown:
     context: tuple[str, ...]
     page: int = 0
     vote: str | None = None
+    thread: bool = False  # it answered a reply to an earlier answer: ``context`` is that chain
 
 
 class AnswerStore:
