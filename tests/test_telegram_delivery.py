@@ -182,3 +182,16 @@ def test_a_flood_gets_one_notice_and_does_not_hold_up_others(tmp_path):
     finally:
         bot.stop()
         api.stop()
+
+
+def test_the_rate_limit_tells_once_per_window():
+    from bot.telegram.access import RateLimit
+
+    now = [0.0]
+    rate = RateLimit(2, clock=lambda: now[0])
+    assert rate.wait(1) == rate.wait(1) == 0.0
+    waits = [rate.wait(1) for _ in range(3)]
+    assert all(w > 0 for w in waits) and [rate.notice(1, w) for w in waits] == [True, False, False]
+    assert rate.wait(2) == 0.0  # another user is not affected
+    now[0] = 61.0  # the window has passed: they may ask again, and a new flood gets a new notice
+    assert rate.wait(1) == rate.wait(1) == 0.0 and rate.notice(1, rate.wait(1)) is True

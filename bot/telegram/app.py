@@ -79,9 +79,8 @@ def build_application(token: str, answerer: Answerer, tg: TelegramSettings, corp
     for name, callback in (("start", h.start), ("help", h.start), ("ask", h.ask), ("reset", h.reset)):
         app.add_handler(CommandHandler(name, callback, filters=new))
     app.add_handler(MessageHandler((filters.TEXT | filters.CAPTION) & ~filters.COMMAND & new, h.message))
-    wordless = (filters.Sticker.ALL | filters.VOICE | filters.AUDIO | filters.VIDEO | filters.VIDEO_NOTE
-                | filters.ANIMATION | filters.PHOTO | filters.Document.ALL)
-    app.add_handler(MessageHandler(wordless & filters.ChatType.PRIVATE & new, h.media))
+    # a sticker, voice message, bare photo, location … in a private chat: a hint to type the question
+    app.add_handler(MessageHandler(filters.ChatType.PRIVATE & ~(filters.TEXT | filters.CAPTION) & new, h.media))
     app.add_handler(CallbackQueryHandler(buttons.button))
     app.add_handler(InlineQueryHandler(h.inline_query))
     app.add_error_handler(h.error)

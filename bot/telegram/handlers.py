@@ -115,6 +115,7 @@ async def message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Answer a plain message: always in private chats, in groups only when addressed."""
     question = addressed_question(update.effective_message, context.bot.id, context.bot.username or "")
     if question is None:
+        log.debug("update %s: not addressed to the bot", update.update_id)
         return
     if not question:
         if await admitted(update, context):
