@@ -107,10 +107,13 @@ class FakeBotAPI(Faults):
 
     # --- what tests use ---------------------------------------------------------------------
     def push(self, update: dict, update_id: int | None = None) -> int:
-        """Queue an update; ``update_id`` given: a new sequence from there (ids may go down)."""
+        """Queue an update; ``update_id`` given: a new sequence from there (ids may go down).
+
+        Telegram picks a new first id only for an empty queue ("no new updates for at least a
+        week"; it keeps an update 24 hours at most), so whatever was pending has expired."""
         with self.cond:
             if update_id is not None:
-                self.tail = update_id
+                self.tail, self.updates = update_id, []
             update = {"update_id": self.tail, **update}
             self.tail += 1
             self.updates.append(update)

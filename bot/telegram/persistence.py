@@ -56,6 +56,7 @@ class Ledger:
 
     def __init__(self, answered=(), high: int | None = None, clock: Callable[[], float] = time.time):
         self.clock = clock
+        self.started = clock()
         self.answered: OrderedDict[int, tuple[float, str]] = OrderedDict()
         for uid, at, key in sorted(answered, key=lambda entry: entry[1]):
             self.answered[uid] = (at, key)
@@ -83,9 +84,10 @@ class Ledger:
             return min(current)
         return None if self.high is None else self.high + 1
 
-    def admit(self, updates, asked: int | None, since: float = float("inf")) -> list:
-        """The updates of a getUpdates batch to handle, taken in hand; why the others are not, logged
-        (but not for one answered ``since`` the request went out: it was served before it was done)."""
+    def admit(self, updates, asked: int | None) -> list:
+        """The updates of a getUpdates batch to handle, taken in hand; why the others are not, logged.
+        (Telegram serves again what a lower update in hand holds back: answered in this run, that
+        is routine, logged at debug level.)"""
         if updates and asked is not None and updates[0].update_id < asked:
             self.new_sequence(f"Telegram served update {updates[0].update_id} for offset {asked}")
         elif updates and self.high is None and self.previous is not None and updates[0].update_id < self.previous - GAP:
@@ -99,7 +101,7 @@ class Ledger:
                 continue  # in hand: Telegram serves it again until it is confirmed
             reason = self.answered_before(uid, update_key(update))
             if reason:
-                log.log(logging.DEBUG if self.answered[uid][0] >= since else logging.INFO,
+                log.log(logging.DEBUG if self.answered[uid][0] >= self.started else logging.INFO,
                         "skipped update %d: %s", uid, reason)
                 continue
             self.taken[uid] = Taken(self.epoch, update_key(update))
@@ -215,9 +217,9 @@ class LedgerBot(ExtBot):
 
     async def get_updates(self, offset: int | None = None, *args: Any, **kwargs: Any) -> tuple[Update, ...]:
         ledger = self._ledger
-        version, asked, since = ledger.version, ledger.offset, ledger.clock()
+        version, asked = ledger.version, ledger.offset
         updates = await super().get_updates(asked, *args, **kwargs)
-        fresh = ledger.admit(updates, asked, since)
+        fresh = ledger.admit(updates, asked)
         if updates and not fresh:  # all re-sent, still being answered: ask again once some are done
             await ledger.wait_change(version, REPOLL)
         return tuple(fresh)
