@@ -253,6 +253,7 @@ class ChatOrderProcessor(BaseUpdateProcessor):
 
     async def shutdown(self) -> None:
         self.durable.compact()
+        self.durable.journal.close()
 
     async def do_process_update(self, update: object, coroutine) -> None:
         uid = getattr(update, "update_id", None)
