@@ -96,7 +96,7 @@ def webhook_bot(api: FakeBotAPI, folder: Path, port: int, log: str = "bot.log") 
 def test_webhook_follows_ids_that_go_down_and_skips_redeliveries_across_a_restart(tmp_path):
     api, port = FakeBotAPI().start(), free_port()
     updates = {uid: {"update_id": uid, **group_message(api, -610 - uid % 5, "长城是什么？")}
-               for uid in [*range(1000, 1011), 17, 18, 19, 20]}
+               for uid in [*range(1000, 1011), 17, 18, 19, 20, 3]}
     chats = range(-614, -609)
     post = lambda uid: post_update(port, updates[uid], "hook-secret")  # noqa: E731
     bot = webhook_bot(api, tmp_path, port)
@@ -108,7 +108,8 @@ def test_webhook_follows_ids_that_go_down_and_skips_redeliveries_across_a_restar
         bot.stop()
         bot = webhook_bot(api, tmp_path, port, log="bot2.log")
         assert post(18) == 200 and post(19) == 200 and post(20) == 200  # 18 again, after the restart
-        api.until(lambda: sum(answered(api, chats).values()) == 15, what="19 and 20")
+        assert post(3) == 200  # and down again: another sequence
+        api.until(lambda: sum(answered(api, chats).values()) == 16, what="19, 20 and 3")
         time.sleep(1.0)
         assert set(answered(api, chats).values()) == {1}
         first, second = (tmp_path / "bot.log").read_text(), bot.output()

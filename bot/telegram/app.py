@@ -81,6 +81,7 @@ def build_application(token: str, answerer: Answerer, tg: TelegramSettings, corp
     app.add_handler(MessageHandler((filters.TEXT | filters.CAPTION) & ~filters.COMMAND & new, h.message))
     # a sticker, voice message, bare photo, location … in a private chat: a hint to type the question
     app.add_handler(MessageHandler(filters.ChatType.PRIVATE & ~(filters.TEXT | filters.CAPTION) & new, h.media))
+    app.add_handler(MessageHandler(filters.ALL, h.ignored))  # the rest (group stickers, edits …): logged only
     app.add_handler(CallbackQueryHandler(buttons.button))
     app.add_handler(InlineQueryHandler(h.inline_query))
     app.add_error_handler(h.error)

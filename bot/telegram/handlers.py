@@ -130,6 +130,11 @@ async def media(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await send_html(update.effective_message, MEDIA_HINT)
 
 
+async def ignored(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A message that asks nothing of the bot (a sticker in a group, an edit): note it, say nothing."""
+    log.debug("update %s: nothing to answer", update.update_id)
+
+
 def addressed_question(msg: Message, bot_id: int, username: str) -> str | None:
     """The question in ``msg`` (its text, or a photo's or file's caption) if it is meant for the bot
     (None: stay quiet)."""
