@@ -13,6 +13,7 @@ import re
 import shutil
 import sys
 import tempfile
+import threading
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -20,7 +21,7 @@ from typing import Callable, Sequence
 from urllib.parse import urlsplit
 
 from retrieval import formats
-from retrieval.articles import Article, LoadProblem, corpus_files, load_file
+from retrieval.articles import SUFFIXES, Article, LoadProblem, corpus_files, load_file
 from retrieval.passages import spans
 from retrieval.search import Searcher
 from retrieval.store import RetrievalSettings
@@ -84,6 +85,9 @@ def add_path(path: Path, folder: Path, warnings: list[str]) -> list[Added]:
 
 
 def add_file(path: Path, folder: Path, warnings: list[str]) -> Added:
+    if path.suffix.lower() not in SUFFIXES:  # the corpus loader would pass it by
+        raise AddError(f"{path}: {path.suffix or 'a name without an extension'} is not an article format "
+                       f"({', '.join(sorted(SUFFIXES))}); not added")
     size = path.stat().st_size
     if size > formats.MAX_FILE:
         raise AddError(f"{path}: {formats.size_text(size)}, over the {formats.size_text(formats.MAX_FILE)} "
@@ -217,17 +221,58 @@ def run_add(sources: Sequence[str], to: str | None, corpus: Sequence[Path], sett
     return 0 if report.added else 1
 
 
-def repl_adder(corpus: Sequence[Path], settings: RetrievalSettings, reload: Callable[[], str]):
-    """The REPL's ``:add``: sources in, the text to show out (added articles, warnings, the reload)."""
-    def add(sources: list[str]) -> str:
-        try:
-            folder = target_folder(None, corpus)
-        except AddError as exc:
-            return str(exc)
-        report = add_sources(sources, folder)
-        lines = describe(report, settings) + [printable(f"Warning: {w}") for w in report.warnings]
-        if report.added:
-            lines.append(reload())
-        return "\n".join(lines) or "Nothing was added."
+class Adder:
+    """Adds sources to the corpus's first folder and removes files from it, one change at a time,
+    reloading the index after each: the REPL's ``:add`` and the Telegram admins' documents, links
+    and ``/remove``. Each call returns the text to show."""
 
-    return add
+    def __init__(self, corpus: Sequence[Path], settings: RetrievalSettings, reload: Callable[[], str]):
+        self.corpus, self.settings, self.reload = list(corpus), settings, reload
+        self.lock = threading.Lock()  # two admins adding at once: one reload each, in turn
+
+    def add(self, sources: Sequence[str], guard: Callable[[str], None] | None = None) -> str:
+        with self.lock:
+            try:
+                report = add_sources(sources, target_folder(None, self.corpus), guard)
+            except AddError as exc:
+                return str(exc)
+            lines = describe(report, self.settings) + [printable(f"Warning: {w}") for w in report.warnings]
+            if report.added:
+                lines.append(self.reload())
+            return "\n".join(lines) or "Nothing was added."
+
+    def remove(self, name: str) -> str:
+        """Delete the file ``name`` (as its citation shows it, or the URL of an added page) from the folder."""
+        with self.lock:
+            try:
+                folder = target_folder(None, self.corpus)
+            except AddError as exc:
+                return str(exc)
+            found = added_file(folder, name.strip())
+            if found is None:
+                return printable(f"No article file {name} in {folder}: give its file name as its citation shows "
+                                 "it, or the URL of a page added from the web.")
+            found.unlink()
+            return f"Removed {found.name}.\n{self.reload()}"
+
+
+def added_file(folder: Path, name: str) -> Path | None:
+    """The file in ``folder`` that ``name`` means: a URL saved there (its ``url``), or a file by its path
+    in the folder, its path with the folder's name (as cited, ``:line`` allowed), or a unique file name."""
+    files = [p for p in folder.rglob("*") if p.is_file() and not p.name.startswith(".")]
+    if URL.match(name):
+        return next((p for p in files if p.suffix == ".jsonl" and saved_url(p) == name), None)
+    base = re.sub(r":\d+$", "", name)
+    exact = [p for p in files if base in (p.relative_to(folder).as_posix(), f"{folder.name}/{p.relative_to(folder).as_posix()}")]
+    named = [p for p in files if p.name == base]
+    return exact[0] if exact else named[0] if len(named) == 1 else None
+
+
+def saved_url(path: Path) -> str | None:
+    """The ``url`` of the first record of a JSONL file, if it has one."""
+    try:
+        with path.open(encoding="utf-8") as f:
+            record = json.loads(f.readline() or "{}")
+    except (OSError, ValueError):
+        return None
+    return record.get("url") if isinstance(record, dict) else None

@@ -223,12 +223,12 @@ def cmd_add(args, settings: Settings) -> int:
 
 
 def cmd_repl(args, settings: Settings) -> int:
-    from .adding import repl_adder
+    from .adding import Adder
     from .terminal.repl import run_repl
 
     answerer = answerer_for(args, settings)
-    add = repl_adder(corpus_paths(args, settings), settings.retrieval(), answerer.reload)
-    return run_repl(answerer, settings, plain=args.plain, add=add)
+    adder = Adder(corpus_paths(args, settings), settings.retrieval(), answerer.reload)
+    return run_repl(answerer, settings, plain=args.plain, add=adder.add)
 
 
 def cmd_telegram(args, settings: Settings) -> int:

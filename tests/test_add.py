@@ -151,18 +151,20 @@ def test_add_files_and_a_folder_copies_what_loads_and_warns_about_the_rest(tmp_p
                                         encoding="utf-8")
     limit = max(p.stat().st_size for p in [*inbox.rglob("*.*"), tmp_path / "locked.pdf"])
     (tmp_path / "huge.txt").write_text("大" * limit, encoding="utf-8")
+    (tmp_path / "notes.rtf").write_text("{\\rtf1 不是文章}", encoding="utf-8")
     monkeypatch.setattr(formats, "MAX_FILE", limit)
     code, out, err = run(capsys, "--corpus", str(corpus), "add", str(inbox / "report.pdf"), str(inbox / "sub"),
                          str(tmp_path / "locked.pdf"), str(tmp_path / "tea.jsonl"), str(tmp_path / "huge.txt"),
-                         str(tmp_path / "nowhere.pdf"))
+                         str(tmp_path / "nowhere.pdf"), str(tmp_path / "notes.rtf"))
     assert code == 0, err
     assert sorted(p.name for p in corpus.iterdir()) == ["annual.docx", "news.html", "report.pdf", "tea-2.jsonl", "tea.jsonl"]
     assert f"Added: 医学影像的新进展, 4 passages → {corpus / 'report.pdf'}" in out
     assert "Added: 智慧医疗实验室年度报告, 6 passages" in out and "Added: 绿茶, 1 passage →" in out
-    assert f"Warning: {tmp_path / 'locked.pdf'}: encrypted PDF" in err and err.count("not added") == 2
+    assert f"Warning: {tmp_path / 'locked.pdf'}: encrypted PDF" in err and err.count("not added") == 3
     assert (f"Warning: {tmp_path / 'huge.txt'}: {formats.size_text(3 * limit)}, over the {formats.size_text(limit)} "
             "a file may have; not added") in err
     assert f"Warning: {tmp_path / 'nowhere.pdf'}: not found" in err
+    assert f"Warning: {tmp_path / 'notes.rtf'}: .rtf is not an article format (.docx, .htm" in err
     assert "碧螺春" in ask(capsys, corpus, "碧螺春产于哪里？")["text"]
     code, out, err = run(capsys, "--corpus", str(corpus), "add", str(inbox / "report.pdf"))
     assert code == 1 and out == "Nothing was added.\n" and "already in" in err and "as report.pdf" in err
