@@ -234,8 +234,11 @@ def cmd_repl(args, settings: Settings) -> int:
 def cmd_telegram(args, settings: Settings) -> int:
     from .telegram.app import preflight, run_telegram
 
+    from .adding import Adder
+
     preflight(settings)  # a missing token or bad telegram: section fails before indexing
-    return run_telegram(answerer_for(args, settings), settings)
+    answerer = answerer_for(args, settings)
+    return run_telegram(answerer, settings, Adder(corpus_paths(args, settings), settings.retrieval(), answerer.reload))
 
 
 COMMANDS = {"add": cmd_add, "ask": cmd_ask, "batch": cmd_batch, "eval": cmd_eval, "index": cmd_index,

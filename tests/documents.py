@@ -3,6 +3,9 @@ menu, an ad and a footer; a two-page PDF with a running header, a Chinese line b
 layout mid-sentence and a hyphenated English word; a Word file with headings and a table."""
 from __future__ import annotations
 
+import contextlib
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 NEWS_TITLE = "商汤科技成立北美智慧医疗实验室"
@@ -115,3 +118,28 @@ def word_file(path: Path) -> Path:
             table.cell(r, c).text = cell
     document.save(str(path))
     return path
+
+
+@contextlib.contextmanager
+def web_server(routes: dict):
+    """A web server on 127.0.0.1 serving ``routes``: path → (status, content type or, for a redirect,
+    the Location, body); anything else is a 404. Yields its base URL."""
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):
+            status, kind, body = routes.get(self.path, (404, "text/plain", b"not here"))
+            self.send_response(status)
+            self.send_header("Location" if 300 <= status < 400 else "Content-Type", kind)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -6,8 +6,6 @@ import json
 import os
 import subprocess
 import sys
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -19,7 +17,7 @@ from bot.fetching import FetchError, fetch, refuse_private
 from retrieval import formats
 
 from conftest import SEEDS, write_jsonl
-from documents import NEWS_PARAGRAPHS, NEWS_TITLE, NEWS_URL, news_page, two_page_pdf, word_file
+from documents import NEWS_PARAGRAPHS, NEWS_TITLE, NEWS_URL, news_page, two_page_pdf, web_server, word_file
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE_LINKS = "<html><body><ul>" + "".join(f"<li><a href=/{i}>频道{i}</a></li>" for i in range(30)) + "</ul></body></html>"
@@ -39,24 +37,8 @@ def web(tmp_path_factory):
         "/big.html": (200, "text/html", news_page() + b" " * 5000),
         "/hop1": (302, "/hop2", b""), "/hop2": (301, "news.html", b""), "/loop": (302, "/loop", b""),
     }
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self):
-            status, kind, body = routes.get(self.path, (404, "text/plain", b"not here"))
-            self.send_response(status)
-            self.send_header("Location" if 300 <= status < 400 else "Content-Type", kind)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with web_server(routes) as base:
+        yield base
 
 
 @pytest.fixture
