@@ -10,7 +10,6 @@ import importlib
 import io
 import json
 import re
-import zipfile
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -37,6 +36,8 @@ def kind_of(path: Path, data: bytes) -> str | None:
 
 
 def is_docx(data: bytes) -> bool:
+    import zipfile  # loaded late: most corpora hold no zip files
+
     try:
         return "word/document.xml" in zipfile.ZipFile(io.BytesIO(data)).namelist()
     except (zipfile.BadZipFile, OSError, ValueError):
