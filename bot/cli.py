@@ -1,4 +1,4 @@
-"""The ``qabot`` command: ask, batch, eval, index, repl, telegram.
+"""The ``qabot`` command: add, ask, batch, eval, index, repl, telegram.
 
 Library errors (``RetrievalError``), config errors and ``CliError`` (a file given on
 the command line that cannot be read or written) become ``Error: …`` on stderr and
@@ -56,6 +56,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("index", help="build or refresh the cached index and print its size")
     p.add_argument("--rebuild", action="store_true", help="rebuild even if the cache is current")
+
+    p = sub.add_parser("add", help="add article files, folders or web pages to the corpus and refresh the index")
+    p.add_argument("sources", nargs="+", metavar="PATH|URL", help="a file (TSV, JSONL, txt/md, HTML, PDF, DOCX), a folder, or an http(s) URL")
+    p.add_argument("--to", metavar="FOLDER", help="the corpus folder to put them in (default: the corpus's first folder)")
 
     sub.add_parser("repl", help="ask questions interactively in the terminal").add_argument(
         "--plain", action="store_true", help="no colours or control codes (also when piped or NO_COLOR is set)")
@@ -211,18 +215,31 @@ def cmd_index(args, settings: Settings) -> int:
     return 0
 
 
+def cmd_add(args, settings: Settings) -> int:
+    from .adding import run_add
+
+    return run_add(args.sources, args.to, corpus_paths(args, settings), settings.retrieval(),
+                   lambda: open_corpus(args, settings).searcher)
+
+
 def cmd_repl(args, settings: Settings) -> int:
+    from .adding import Adder
     from .terminal.repl import run_repl
 
-    return run_repl(answerer_for(args, settings), settings, plain=args.plain)
+    answerer = answerer_for(args, settings)
+    adder = Adder(corpus_paths(args, settings), settings.retrieval(), answerer.reload)
+    return run_repl(answerer, settings, plain=args.plain, add=adder.add)
 
 
 def cmd_telegram(args, settings: Settings) -> int:
     from .telegram.app import preflight, run_telegram
 
+    from .adding import Adder
+
     preflight(settings)  # a missing token or bad telegram: section fails before indexing
-    return run_telegram(answerer_for(args, settings), settings)
+    answerer = answerer_for(args, settings)
+    return run_telegram(answerer, settings, Adder(corpus_paths(args, settings), settings.retrieval(), answerer.reload))
 
 
-COMMANDS = {"ask": cmd_ask, "batch": cmd_batch, "eval": cmd_eval, "index": cmd_index,
+COMMANDS = {"add": cmd_add, "ask": cmd_ask, "batch": cmd_batch, "eval": cmd_eval, "index": cmd_index,
             "repl": cmd_repl, "telegram": cmd_telegram}

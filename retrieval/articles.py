@@ -1,4 +1,5 @@
-"""Load articles from files and folders: seed TSV, JSONL, and plain .txt/.md.
+"""Load articles from files and folders: seed TSV, JSONL, plain .txt/.md, and (by ``formats``)
+saved web pages, PDF and DOCX.
 
 Loading never stops at the first bad line or file: each problem becomes a
 ``LoadProblem`` (file, line, message with the fix) and the rest still loads.
@@ -12,9 +13,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Iterable, Iterator
 
+from . import formats
 from .errors import CorpusError
 
-SUFFIXES = {".tsv", ".jsonl", ".txt", ".md", ".markdown"}
+SUFFIXES = {".tsv", ".jsonl", ".txt", ".md", ".markdown"} | formats.SUFFIXES
 MAX_TITLE = 300  # a "title" longer than this before the TAB is body text, not a TSV title
 MAX_ARTICLE = 5_000_000  # characters; a longer article is almost surely a broken file, and would stall indexing
 
@@ -25,6 +27,8 @@ class Article:
     title: str
     source: str
     text: str
+    date: str = ""  # as the article gives it (a page's publication date, JSONL "date"), "" if unknown
+    url: str = ""  # where the article lives on the web (a page's canonical URL, JSONL "url")
 
 
 @dataclass(frozen=True)
@@ -72,7 +76,7 @@ def load_corpus(paths: Iterable[str | os.PathLike]) -> Corpus:
         raise CorpusError(
             f"no articles could be loaded from {', '.join(map(str, paths))}"
             + (f" ({detail})" if detail else "")
-            + ". Give TSV (title<TAB>body), JSONL ({\"title\", \"text\"}) or .txt/.md files."
+            + ". Give TSV (title<TAB>body), JSONL ({\"title\", \"text\"}), .txt/.md, HTML, PDF or DOCX files."
         )
     return Corpus(articles, problems, [path for path, _ in files])
 
@@ -127,6 +131,10 @@ def load_file(path: Path, name: str | None = None,
     except OSError as exc:
         yield LoadProblem(str(path), 0, f"cannot read: {exc.strerror}")
         return
+    kind = formats.kind_of(path, data)  # PDF, DOCX or HTML by content, whatever the name says
+    if kind:
+        yield from formats.load(kind, path, name, data)
+        return
     text = decode(path, data)
     if isinstance(text, LoadProblem):
         yield text
@@ -135,7 +143,7 @@ def load_file(path: Path, name: str | None = None,
         yield LoadProblem(str(path), 0, "empty file; skipped")
         return
     suffix = path.suffix.lower()
-    if suffix == ".jsonl":
+    if suffix == ".jsonl" or (suffix != ".tsv" and formats.looks_like_jsonl(text)):
         yield from jsonl_articles(path, name, text, explicit)
     elif suffix == ".tsv" or (suffix == ".txt" and looks_like_tsv(text)):
         yield from tsv_articles(path, name, text)
@@ -225,7 +233,8 @@ def jsonl_articles(path: Path, name: str, text: str,
         ident = str(record.get("id") or f"{name}:{number}")
         if record.get("id") and explicit is not None:
             explicit.add(ident)
-        yield Article(ident, title, source, record["text"].strip())
+        yield Article(ident, title, source, record["text"].strip(), str(record.get("date") or ""),
+                      str(record.get("url") or ""))
 
 
 def plain_article(path: Path, name: str, text: str) -> Article:

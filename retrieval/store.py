@@ -30,7 +30,7 @@ from .index import BM25Index, BM25Settings
 from .passages import Passage
 from .search import Searcher, SearchSettings
 
-FORMAT = 5
+FORMAT = 6  # 6: articles.json rows carry date and url
 
 
 @dataclass(frozen=True)
@@ -188,7 +188,7 @@ def building(folder: Path) -> Path:
 def write_corpus(tmp: Path, articles: list[Article], problems: list[LoadProblem], table: np.ndarray) -> None:
     np.save(tmp / "passages.npy", table, allow_pickle=False)
     (tmp / "articles.json").write_text(json.dumps(
-        {"articles": [[a.id, a.title, a.source, a.text] for a in articles],
+        {"articles": [[a.id, a.title, a.source, a.text, a.date, a.url] for a in articles],
          "problems": [[p.path, p.line, p.message] for p in problems]}, ensure_ascii=False), encoding="utf-8")
 
 
@@ -248,4 +248,5 @@ class PassageTable(SequenceABC):
             return [self[j] for j in range(*i.indices(len(self)))]
         a, paragraph, part, start, end = self.table[i].tolist()
         article = self.articles[a]
-        return Passage(article.id, article.title, paragraph, part, start, end, article.text[start:end])
+        return Passage(article.id, article.title, paragraph, part, start, end, article.text[start:end],
+                       article.date, article.url)

@@ -58,7 +58,8 @@ def test_jsonl_with_title_text_id_url_and_blank_line_paragraphs(tmp_path):
     ])
     corpus = load_corpus([path])
     great_wall, palace, untitled = corpus.articles
-    assert great_wall == Article("gw-1", "长城", "https://example.org/gw", "长城是古代的军事工程。\n\n它东起山海关。")
+    assert great_wall == Article("gw-1", "长城", "https://example.org/gw", "长城是古代的军事工程。\n\n它东起山海关。",
+                                 url="https://example.org/gw")
     assert (palace.id, palace.source) == ("wiki.jsonl:2", "wiki.jsonl:2")
     assert untitled.title == "wiki #3"
     assert corpus.problems == []

@@ -356,7 +356,7 @@ def test_without_a_token_it_says_how_to_get_one(tmp_path, capsys, monkeypatch):
 
 def test_config_errors_name_the_key(tmp_path, capsys, monkeypatch):
     code, err = run_cli(tmp_path, capsys, monkeypatch, "telegram:\n  rate_limit: 3\n")
-    assert code == 1 and "Error: telegram: unknown key 'rate_limit'; valid keys: allowed_chats" in err
+    assert code == 1 and "Error: telegram: unknown key 'rate_limit'; valid keys: admins, allow_private_urls, allowed_chats" in err
     assert "rate_limit_per_minute" in err
     code, err = run_cli(tmp_path, capsys, monkeypatch, "telegram:\n  webhook_url: https://example.org/hook\n")
     assert code == 1 and "no webhook secret: set TELEGRAM_WEBHOOK_SECRET" in err

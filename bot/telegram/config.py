@@ -42,6 +42,8 @@ class TelegramSettings:
     max_concurrent_searches: int = 4  # searches running at once, each in a worker thread
     max_sends_per_second: int = 30  # client-side flood limit (and 20 a minute per group); 0: off
     send_retry_seconds: int = 120  # how long a failing API call is retried with backoff; 0: no retries
+    admins: tuple[int, ...] = ()  # user ids that may add articles (a document or a link) and /remove them
+    allow_private_urls: bool = False  # True: links to loopback/private/link-local addresses are fetched too
 
     @property
     def restricted(self) -> bool:
@@ -84,7 +86,7 @@ def telegram_settings(raw: Any, environ: Mapping[str, str] = os.environ) -> Tele
 def checked(key: str, value: Any) -> Any:
     """``value`` converted to the type of ``key``, or a ConfigError naming it."""
     name = f"telegram.{key}"
-    if key in ("allowed_users", "allowed_chats"):
+    if key in ("allowed_users", "allowed_chats", "admins"):
         items = value if isinstance(value, list) else [value]
         if not all(isinstance(v, int) and not isinstance(v, bool) for v in items):
             raise ConfigError(f"{name} should be a list of numeric Telegram ids, not {value!r}")
@@ -94,7 +96,7 @@ def checked(key: str, value: Any) -> Any:
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
             raise ConfigError(f"{name} should be a whole number from {low} to {high}, not {value!r}")
         return value
-    if key == "log_text":
+    if key in ("log_text", "allow_private_urls"):
         if not isinstance(value, bool):
             raise ConfigError(f"{name} should be true or false, not {value!r}")
         return value

@@ -16,7 +16,7 @@ import threading
 import unicodedata
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import IO
+from typing import IO, Callable
 
 from ..answering import Answerer
 from ..config import ConfigError, Settings
@@ -76,6 +76,7 @@ def help_text(k: int) -> str:
         f"  :k N         show N results per answer (now {k})",
         "  :reset       forget the conversation: the next question starts afresh",
         "  :reload      re-read the articles (only changed ones are re-indexed)",
+        "  :add SOURCE  add a file, folder or http(s) URL to the articles, then re-index",
         "  :help        this help",
         "  :quit        leave (or Ctrl-D); Ctrl-C cancels the line being typed",
     ])
@@ -99,14 +100,14 @@ def clean(line: str) -> str:
 class Session:
     """One conversation: earlier questions (the follow-up context) and the results last shown."""
 
-    def __init__(self, answerer: Answerer, k: int, fmt: Format):
-        self.answerer, self.k, self.fmt = answerer, k, fmt
+    def __init__(self, answerer: Answerer, k: int, fmt: Format, add: Callable[[list[str]], str] | None = None):
+        self.answerer, self.k, self.fmt, self.adder = answerer, k, fmt, add
         self.questions: list[str] = []
         self.last = None  # (question, context) of the last answered question, for :more
         self.hits: list = []  # results shown for it so far, best first
         self.commands = {"help": self.help, "h": self.help, "?": self.help, "more": self.more,
                          "open": self.open, "reset": self.reset, "k": self.set_k, "reload": self.reload,
-                         "quit": self.quit, "q": self.quit, "exit": self.quit}
+                         "quit": self.quit, "q": self.quit, "exit": self.quit, "add": self.add}
 
     def handle(self, line: str) -> str:
         """The text to show for one input line (empty for a blank line); raises ``Quit``."""
@@ -175,6 +176,14 @@ class Session:
         self.hits = []  # results shown so far point into the old index
         return self.answerer.reload()
 
+    def add(self, args: list[str]) -> str:
+        if not args:
+            return "Usage: :add PATH|URL … adds article files, folders or web pages to the corpus."
+        if self.adder is None:
+            return "Adding is not available here."
+        self.hits = []  # results shown so far point into the old index
+        return self.adder(args)
+
     def help(self, args: list[str]) -> str:
         return help_text(self.k)
 
@@ -206,14 +215,15 @@ def terminal_width(limit: int | None):
     return width
 
 
-def run_repl(answerer: Answerer, settings: Settings, plain: bool = False) -> int:
+def run_repl(answerer: Answerer, settings: Settings, plain: bool = False,
+             add: Callable[[list[str]], str] | None = None) -> int:
     """Run the REPL until :quit or end of input; returns the exit status."""
     config = repl_settings(settings.extra.get("repl"))
     k = config.k or answerer.k
     if plain or not interactive():
         width = terminal_width(config.width) if sys.stdout.isatty() else (lambda: config.width)
-        return run_plain(Session(answerer, k, Format(PLAIN, width)), banner(answerer), sys.stdin, sys.stdout)
-    session = Session(answerer, k, Format(COLOUR, terminal_width(config.width)))
+        return run_plain(Session(answerer, k, Format(PLAIN, width), add), banner(answerer), sys.stdin, sys.stdout)
+    session = Session(answerer, k, Format(COLOUR, terminal_width(config.width)), add)
     warm_up(answerer)
     return run_interactive(session, banner(answerer), history_path(config))
 
