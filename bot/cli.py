@@ -7,13 +7,14 @@ exit status 1; nothing else here prints tracebacks for bad input.
 from __future__ import annotations
 
 import argparse
-import io
 import json
+import os
 import sys
 import time
 from pathlib import Path
 
 from retrieval.errors import RetrievalError
+from retrieval.safetext import printable, without_surrogates
 
 from .config import ConfigError, Settings, load_settings
 
@@ -35,6 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="qabot", description="Answer questions from articles with cited passages.",
                                      epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     common(parser, top=True)
+    parser.add_argument("--version", action="version", version=f"qabot {version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     p = sub.add_parser("ask", help="answer one question")
@@ -65,6 +67,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def version() -> str:
+    from importlib.metadata import PackageNotFoundError, version as installed
+
+    try:
+        return installed("qabot")
+    except PackageNotFoundError:
+        return "(not installed)"
+
+
 class CliError(Exception):
     """A file the command was given cannot be read or written."""
 
@@ -79,16 +90,23 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
+    for stream in (sys.stdout, sys.stderr):  # text that cannot be encoded is shown replaced, never a traceback
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="replace")
     args = parse_args(argv)
     try:
         settings = load_settings(args.config)
         return COMMANDS[args.command](args, settings)
     except (RetrievalError, ConfigError, CliError) as exc:
-        print(f"Error: {exc}", file=sys.stderr)
+        print(printable(f"Error: {exc}"), file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("Interrupted.", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `qabot batch … | head`: the reader has what it wanted
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), sys.stdout.fileno())  # so the interpreter's last flush stays quiet
+        return 141
 
 
 def corpus_paths(args, settings: Settings) -> list[Path]:
@@ -108,7 +126,7 @@ def open_corpus(args, settings: Settings, paths=None, rebuild: bool = False):
                            rebuild=rebuild, progress=say, steps=bar.update)
     bar.close()
     for problem in opened.problems[:20]:
-        print(f"Warning: {problem}", file=sys.stderr)
+        print(printable(f"Warning: {problem}"), file=sys.stderr)
     if len(opened.problems) > 20:
         print(f"Warning: … and {len(opened.problems) - 20} more problems", file=sys.stderr)
     return opened
@@ -126,18 +144,25 @@ def answerer_for(args, settings: Settings, paths=None):
 def cmd_ask(args, settings: Settings) -> int:
     from .answering import plain_text
 
-    answer = answerer_for(args, settings).ask(" ".join(args.question), args.context, args.k)
+    question = without_surrogates(" ".join(args.question))  # undecodable bytes in argv arrive as surrogates
+    answer = answerer_for(args, settings).ask(question, [without_surrogates(c) for c in args.context], args.k)
     if args.json:
         print(json.dumps(answer.record(), ensure_ascii=False))
     else:
-        print(plain_text(answer))
+        print(printable(plain_text(answer)))
     return 1 if answer.problem else 0
 
 
 def cmd_batch(args, settings: Settings) -> int:
     from .batch import run_batch
 
-    items = read_questions(args.questions)
+    from .batch import blank_lines, read_items
+
+    data = read_questions(args.questions)
+    if args.output:
+        refuse_overwriting(args.questions, args.output)
+    jsonl = args.questions.endswith(".jsonl") or (args.questions == "-" and data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] == b"{")
+    items = list(read_items(data, "<stdin>" if args.questions == "-" else args.questions, jsonl))
     answerer = answerer_for(args, settings)
     out = open_output(args.output) if args.output else sys.stdout
     try:
@@ -145,28 +170,33 @@ def cmd_batch(args, settings: Settings) -> int:
     finally:
         if args.output:
             out.close()
-    print(f"{len(items)} questions, {answered} answered, {errors} with errors", file=sys.stderr)
+    blank = blank_lines(data)
+    skipped = f", {blank} blank lines skipped" if blank else ""
+    print(f"{len(items)} questions, {answered} answered, {errors} with errors{skipped}", file=sys.stderr)
     return 0
 
 
-def read_questions(name: str) -> list:
-    """The batch items from a file, or from stdin for ``-`` (JSONL when its first non-blank character is '{')."""
-    from .batch import read_items
-
+def read_questions(name: str) -> bytes:
+    """The bytes of the questions file, or of stdin for ``-``; lines are decoded one by one."""
     if name == "-":
-        text = sys.stdin.read()  # read once: the format is decided from the text, then its lines are parsed
-        return list(read_items(io.StringIO(text), "<stdin>", jsonl=text.lstrip("\ufeff").lstrip().startswith("{")))
+        stdin = getattr(sys.stdin, "buffer", None)  # a text stream without one (a test's StringIO): its text
+        return stdin.read() if stdin else sys.stdin.read().encode("utf-8", "surrogateescape")
     try:
-        with open(name, encoding="utf-8") as f:
-            return list(read_items(f, name, name.endswith(".jsonl")))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CliError(f"cannot read questions file {name}: {exc}; give a UTF-8 .jsonl or text file") from None
+        with open(name, "rb") as f:
+            return f.read()
+    except OSError as exc:
+        raise CliError(f"cannot read questions file {name}: {exc.strerror or exc}; give a .jsonl or text file") from None
+
+
+def refuse_overwriting(questions: str, output: str) -> None:
+    if questions != "-" and os.path.exists(output) and os.path.samefile(questions, output):
+        raise CliError(f"-o {output} is the questions file; write the answers to another file")
 
 
 def open_output(name: str):
     """``name`` opened for writing, before any question is answered."""
     try:
-        return open(name, "w", encoding="utf-8")
+        return open(name, "w", encoding="utf-8", errors="replace")
     except OSError as exc:
         raise CliError(f"cannot write {name}: {exc.strerror or exc}; check the folder exists and is writable") from None
 

@@ -6,12 +6,19 @@ recorded, so a truncated or corrupted file means a rebuild, not a wrong answer.
 from __future__ import annotations
 
 import contextlib
+import errno
+import fcntl
 import hashlib
 import json
+import os
+import socket
+import threading
+import time
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 from .errors import IndexStoreError
+from .safetext import printable
 
 MANIFEST = "manifest.json"
 
@@ -58,22 +65,54 @@ def verify(folder: Path) -> dict:
     return manifest
 
 
-@contextlib.contextmanager
-def build_lock(index_dir: Path) -> Iterator[None]:
-    """Hold an exclusive lock on ``index_dir`` while building, so two builds run one after the other."""
-    import fcntl
+LOCK_WAIT = float(os.environ.get("QABOT_LOCK_WAIT", 3600))  # seconds a build waits for another one
+_in_process = threading.Lock()  # POSIX locks do not exclude threads of one process from each other
 
+
+@contextlib.contextmanager
+def build_lock(index_dir: Path, say: Callable[[str], None] | None = None) -> Iterator[None]:
+    """Hold an exclusive lock on ``index_dir`` while building, so two builds run one after the other.
+
+    A POSIX record lock: the kernel drops it when its process dies, however it dies, and
+    forked workers never hold it. The holder writes who it is (pid, host, start) in the lock
+    file, so a build that waits can say what it waits for; it waits at most ``LOCK_WAIT``."""
     try:
         index_dir.mkdir(parents=True, exist_ok=True)
-        handle = open(index_dir / ".lock", "a+")
+        fd = os.open(index_dir / ".lock", os.O_RDWR | os.O_CREAT, 0o666)
     except OSError as exc:
         raise unwritable(index_dir, exc) from exc
-    with handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
+    with _in_process, os.fdopen(fd, "r+") as handle:
+        wait_for(handle, index_dir, say)
         try:
+            handle.seek(0)
+            handle.truncate()
+            handle.write(f"pid {os.getpid()} on {socket.gethostname()} since {time.strftime('%Y-%m-%d %H:%M:%S')}\n")
+            handle.flush()
             yield
         finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+            with contextlib.suppress(OSError):
+                handle.truncate(0)
+            fcntl.lockf(handle, fcntl.LOCK_UN)
+
+
+def wait_for(handle, index_dir: Path, say: Callable[[str], None] | None) -> None:
+    deadline = time.monotonic() + LOCK_WAIT
+    while True:
+        try:
+            fcntl.lockf(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except OSError as exc:
+            if exc.errno not in (errno.EACCES, errno.EAGAIN):
+                raise unwritable(index_dir, exc) from exc
+        handle.seek(0)
+        holder = printable(handle.read(200).strip()) or "another process"
+        if time.monotonic() > deadline:
+            raise IndexStoreError(f"{index_dir} is still being built by {holder} after {LOCK_WAIT:.0f} s; "
+                                  "wait for it, or stop that process (its lock goes when it ends)")
+        if say:
+            say(f"waiting for the build by {holder} in {index_dir} to finish (Ctrl-C to stop)")
+            say = None
+        time.sleep(0.2)
 
 
 def unwritable(folder: Path, exc: OSError) -> IndexStoreError:

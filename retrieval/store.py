@@ -64,9 +64,16 @@ def corpus_key(paths: Sequence[str | os.PathLike], settings: RetrievalSettings, 
     known = Fingerprints(Path(index_dir) / "fingerprints.json")
     digest = hashlib.sha256(json.dumps(settings.index_key(), sort_keys=True).encode())
     for path, name in corpus_files(paths, []):
-        digest.update(f"{path.resolve()}\0{name}\0{known.digest(path)}\0".encode())
+        digest.update(f"{path.resolve()}\0{name}\0{readable_digest(known, path)}\0".encode())
     known.save()
     return digest.hexdigest()
+
+
+def readable_digest(known: "Fingerprints", path: Path) -> str:
+    try:
+        return known.digest(path)
+    except OSError as exc:  # gone or unreadable since it was listed: the build reports it
+        return f"unreadable:{exc.errno}"
 
 
 class Fingerprints:
@@ -120,7 +127,8 @@ def open_searcher(paths: Sequence[str | os.PathLike], settings: RetrievalSetting
     if not rebuild:
         with contextlib.suppress(IndexStoreError):  # missing, corrupt or partial: built below
             return opened(load(folder), analyzer, settings, built=False)
-    with build_lock(Path(index_dir)):
+    with build_lock(Path(index_dir), progress):
+        clean_stale(Path(index_dir))
         if not rebuild:  # another process may have built it while this one waited for the lock
             with contextlib.suppress(IndexStoreError):
                 return opened(load(folder), analyzer, settings, built=False)
@@ -147,8 +155,10 @@ def build(paths: Sequence[str | os.PathLike], key: str, folder: Path, analyzer: 
             index = gathered.index(settings.bm25, tmp)  # the posting arrays are written in place
             written.result()
         finish(tmp, folder, {"key": key, "format": FORMAT, "lineage": family}, index)
-    except BaseException:
+    except BaseException as exc:
         shutil.rmtree(tmp, ignore_errors=True)
+        if isinstance(exc, OSError):  # a full disk (ENOSPC), a quota, a folder removed under it
+            raise unwritable(folder.parent, exc) from exc
         raise
     drop_superseded(folder, family)
     return opened(Stored(corpus.articles, table, index, corpus.problems, folder), analyzer, settings, built=True)
@@ -180,9 +190,40 @@ def building(folder: Path) -> Path:
     """A new folder beside ``folder`` to build in, renamed into place by ``finish``."""
     try:
         folder.parent.mkdir(parents=True, exist_ok=True)
-        return Path(tempfile.mkdtemp(prefix=".building-", dir=folder.parent))
+        tmp = Path(tempfile.mkdtemp(prefix=".building-", dir=folder.parent))
+        os.chmod(tmp, shared_mode())  # mkdtemp's 0700 would hide the index from other users of a shared folder
+        return tmp
     except OSError as exc:
         raise unwritable(folder.parent, exc) from exc
+
+
+def shared_mode() -> int:
+    """The mode a plain ``mkdir`` gives under the current umask (0755 under 022, 0775 under 002)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return 0o777 & ~mask
+
+
+def clean_stale(index_dir: Path) -> None:
+    """Remove what killed builds left (called under the build lock, so no build is running here):
+    ``.building-*`` folders, ``*.old`` folders, fingerprint files of processes that are gone."""
+    for leftover in [*index_dir.glob(".building-*"), *index_dir.glob("*.old")]:
+        shutil.rmtree(leftover, ignore_errors=True)
+    for tmp in index_dir.glob(".fingerprints.json.*"):
+        pid = tmp.suffix[1:]
+        if pid.isdigit() and not alive(int(pid)):
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # another user's process
+        return True
+    return True
 
 
 def write_corpus(tmp: Path, articles: list[Article], problems: list[LoadProblem], table: np.ndarray) -> None:

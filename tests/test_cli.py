@@ -444,7 +444,7 @@ def test_config_wrong_type(capsys, tmp_path):
     path.write_text("bm25:\n  k1: high\n", encoding="utf-8")
     code, out, err = run(capsys, "index", "--config", str(path))
     assert code == 1 and out == ""
-    assert err.startswith("Error: ") and "bm25.k1 should be a float" in err
+    assert err.startswith("Error: ") and "bm25.k1 should be a number from 0 to 100, not 'high'" in err
 
 
 def test_config_missing_file(capsys, tmp_path):
