@@ -30,8 +30,9 @@ def printable(text: str) -> str:
 
 
 def searchable(text: str) -> str:
-    """A question without escape sequences (payload included) or zero-width characters."""
-    return SEQUENCE.sub(" ", text).translate(_HIDDEN)
+    """A question without escape sequences (payload included) or zero-width characters, and with
+    lone surrogates (undecodable input bytes) as U+FFFD."""
+    return without_surrogates(SEQUENCE.sub("", text).translate(_HIDDEN))
 
 
 SURROGATE = re.compile("[\ud800-\udfff]")
