@@ -113,17 +113,17 @@ def corpus_paths(args, settings: Settings) -> list[Path]:
     return [Path(c) for c in args.corpus] if args.corpus else list(settings.corpus)
 
 
-def open_corpus(args, settings: Settings, paths=None, rebuild: bool = False):
+def open_corpus(args, settings: Settings, paths=None, rebuild: bool = False, thorough: bool = False):
     from retrieval.store import open_searcher
 
     from .progress import Progress
 
     def say(message: str) -> None:
-        print(f"qabot: {message}…", file=sys.stderr)
+        print(printable(f"qabot: {message}…"), file=sys.stderr)
 
     bar = Progress(0, "passages")
     opened = open_searcher(paths or corpus_paths(args, settings), settings.retrieval(), settings.index_dir,
-                           rebuild=rebuild, progress=say, steps=bar.update)
+                           rebuild=rebuild, progress=say, steps=bar.update, thorough=thorough)
     bar.close()
     for problem in opened.problems[:20]:
         print(printable(f"Warning: {problem}"), file=sys.stderr)
@@ -231,7 +231,7 @@ def cmd_eval(args, settings: Settings) -> int:
 
 def cmd_index(args, settings: Settings) -> int:
     start = time.perf_counter()
-    opened = open_corpus(args, settings, rebuild=args.rebuild)
+    opened = open_corpus(args, settings, rebuild=args.rebuild, thorough=True)  # every byte checked
     searcher = opened.searcher
     size = sum(f.stat().st_size for f in opened.folder.iterdir())
     state = "built" if opened.built else "up to date"

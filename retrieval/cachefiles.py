@@ -44,25 +44,48 @@ def file_digest(path: Path, sampled: bool = False) -> str:
     return digest.hexdigest()
 
 
-def write_manifest(folder: Path, info: dict) -> None:
-    """Record ``info`` and the size and checksum of every file in ``folder``."""
-    files = {p.name: [p.stat().st_size, file_digest(p, sampled=True)] for p in sorted(folder.iterdir())
-             if p.name != MANIFEST}
+def write_manifest(folder: Path, info: dict, mapped: frozenset[str] = frozenset()) -> None:
+    """Record ``info`` and the size and checksums of every file in ``folder``. A file read whole
+    is checked whole when loaded; a big memory-mapped one by samples when loaded (fast), and
+    against its full sha256 (also recorded) in the background by ``check_fully``."""
+    files = {}
+    for p in sorted(folder.iterdir()):
+        if p.name != MANIFEST:
+            sampled = file_digest(p, sampled=p.name in mapped)
+            files[p.name] = [p.stat().st_size, sampled] + ([file_digest(p)] if sampled.startswith("sampled:") else [])
     (folder / MANIFEST).write_text(json.dumps({**info, "files": files}), encoding="utf-8")
 
 
-def verify(folder: Path) -> dict:
-    """The manifest of ``folder`` once every file matches it; IndexStoreError otherwise."""
+def verify(folder: Path, fully: bool = False) -> dict:
+    """The manifest of ``folder`` once every file matches it (``fully``: every byte of every
+    file, not samples of the big mapped ones); IndexStoreError otherwise."""
     try:
         manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
-        files = manifest["files"]
-        for name, (size, digest) in files.items():
+        for name, (size, digest, *full) in manifest["files"].items():
             path = folder / name
-            if path.stat().st_size != size or file_digest(path, sampled=digest.startswith("sampled:")) != digest:
+            sampled = digest.startswith("sampled:")
+            if path.stat().st_size != size or file_digest(path, sampled=sampled) != digest or (
+                    fully and full and file_digest(path) != full[0]):
                 raise IndexStoreError(f"cached file {path} is damaged (checksum mismatch)")
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise IndexStoreError(f"cache folder {folder} is incomplete: {exc}") from exc
     return manifest
+
+
+def check_fully(folder: Path, damaged: Callable[[str], None]) -> threading.Thread:
+    """Check every byte of ``folder`` in a background thread; on a mismatch drop its manifest
+    (so the next open rebuilds it) and tell ``damaged`` what to do."""
+    def run() -> None:
+        try:
+            verify(folder, fully=True)
+        except IndexStoreError as exc:
+            with contextlib.suppress(OSError):
+                (folder / MANIFEST).unlink()
+            damaged(f"{exc}; it is rebuilt on the next start (or run `qabot index`)")
+
+    thread = threading.Thread(target=run, name="qabot-cache-check", daemon=True)
+    thread.start()
+    return thread
 
 
 LOCK_WAIT = float(os.environ.get("QABOT_LOCK_WAIT", 3600))  # seconds a build waits for another one

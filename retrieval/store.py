@@ -22,15 +22,16 @@ from typing import Callable, NamedTuple, Sequence
 import numpy as np
 
 from .analysis import AnalysisSettings, Analyzer
-from .cachefiles import build_lock, file_digest, unwritable, verify, write_manifest
+from .cachefiles import build_lock, check_fully, file_digest, unwritable, verify, write_manifest
 from .articles import Article, LoadProblem, corpus_files, load_corpus
 from .errors import IndexStoreError
 from .counting import count, passage_table, reusable
-from .index import BM25Index, BM25Settings
+from .index import ARRAYS, BM25Index, BM25Settings
 from .passages import Passage
 from .search import Searcher, SearchSettings
 
 FORMAT = 5
+MAPPED = frozenset(f"{name}.npy" for name in (*ARRAYS, "grams"))  # memory-mapped, so checked by samples at load
 
 
 @dataclass(frozen=True)
@@ -117,21 +118,26 @@ def lineage(paths: Sequence[str | os.PathLike], settings: RetrievalSettings) -> 
 
 def open_searcher(paths: Sequence[str | os.PathLike], settings: RetrievalSettings, index_dir: Path,
                   rebuild: bool = False, progress: Callable[[str], None] | None = None,
-                  steps: Callable[[int, int], None] | None = None) -> Opened:
+                  steps: Callable[[int, int], None] | None = None, thorough: bool = False) -> Opened:
     """A ``Searcher`` over ``paths``, from the cache in ``index_dir`` when it is current.
 
-    ``progress`` hears what is being done; ``steps(done, total)`` follows passage analysis."""
+    ``progress`` hears what is being done; ``steps(done, total)`` follows passage analysis. A
+    cached index's big mapped arrays are checked fully in the background (``thorough``: before
+    it is used), and a damaged one is rebuilt."""
     key = corpus_key(paths, settings, index_dir)
     folder = Path(index_dir) / key[:20]
     analyzer = Analyzer(settings.analysis)
     if not rebuild:
         with contextlib.suppress(IndexStoreError):  # missing, corrupt or partial: built below
-            return opened(load(folder), analyzer, settings, built=False)
+            cached = opened(load(folder, fully=thorough), analyzer, settings, built=False)
+            if not thorough:
+                check_fully(folder, progress or (lambda message: None))
+            return cached
     with build_lock(Path(index_dir), progress):
         clean_stale(Path(index_dir))
         if not rebuild:  # another process may have built it while this one waited for the lock
             with contextlib.suppress(IndexStoreError):
-                return opened(load(folder), analyzer, settings, built=False)
+                return opened(load(folder, fully=thorough), analyzer, settings, built=False)
         return build(paths, key, folder, analyzer, settings, progress, steps, reuse=not rebuild)
 
 
@@ -173,7 +179,7 @@ def previous(index_dir: Path, family: str) -> Stored | None:
                 candidates.append((manifest.stat().st_mtime, manifest.parent))
     for _, folder in sorted(candidates, reverse=True):
         with contextlib.suppress(IndexStoreError):
-            return load(folder)
+            return load(folder, fully=True)  # its counts are carried into the new build: every byte checked
     return None
 
 
@@ -236,7 +242,7 @@ def write_corpus(tmp: Path, articles: list[Article], problems: list[LoadProblem]
 def finish(tmp: Path, folder: Path, info: dict, index: BM25Index) -> None:
     """Write the rest of a build into ``tmp`` and put it in place of ``folder``."""
     index.save(tmp)
-    write_manifest(tmp, info)
+    write_manifest(tmp, info, MAPPED)
     old = folder.with_name(folder.name + ".old")
     shutil.rmtree(old, ignore_errors=True)
     if folder.exists():
@@ -253,8 +259,8 @@ class Stored(NamedTuple):
     folder: Path
 
 
-def load(folder: Path) -> Stored:
-    verify(folder)
+def load(folder: Path, fully: bool = False) -> Stored:
+    verify(folder, fully)
     try:
         data = json.loads((folder / "articles.json").read_text(encoding="utf-8"))
         table = np.load(folder / "passages.npy", allow_pickle=False)
