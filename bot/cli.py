@@ -16,7 +16,7 @@ from pathlib import Path
 from retrieval.errors import RetrievalError
 from retrieval.safetext import printable, without_surrogates
 
-from .config import ConfigError, Settings, load_settings
+from .config import MAX_K, ConfigError, Settings, load_settings
 
 EPILOG = "Examples:\n  qabot ask \"商汤在哪里成立了智慧医疗实验室？\"\n  qabot batch questions.jsonl -o answers.jsonl\n  qabot eval gold.jsonl"
 
@@ -42,14 +42,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("ask", help="answer one question")
     p.add_argument("question", nargs="+", help="the question (quote it, or give it as several words)")
     p.add_argument("--context", action="append", default=[], metavar="TEXT", help="an earlier question, oldest first; repeatable")
-    p.add_argument("-k", type=int, help="passages to show")
+    p.add_argument("-k", type=whole(1, MAX_K), help="passages to show")
     p.add_argument("--json", action="store_true", help="print the batch JSON record instead of text")
 
     p = sub.add_parser("batch", help="answer a file of questions, one JSON line each")
     p.add_argument("questions", help=".jsonl ({\"id\"?, \"question\", \"context\"?}), text with one question a line, or - for stdin")
     p.add_argument("-o", "--output", metavar="FILE", help="write here instead of stdout")
-    p.add_argument("-k", type=int, help="passages per question")
-    p.add_argument("--workers", type=int, metavar="N", help="processes answering a long run (default: one a core, up to 2)")
+    p.add_argument("-k", type=whole(1, MAX_K), help="passages per question")
+    p.add_argument("--workers", type=whole(1, 64), metavar="N", help="processes answering a long run (default: one a core, up to 2)")
 
     p = sub.add_parser("eval", help="score retrieval against a gold set")
     p.add_argument("gold", help="gold .jsonl; a sibling NAME.corpus.jsonl of NAME.gold.jsonl is used as corpus")
@@ -65,6 +65,19 @@ def build_parser() -> argparse.ArgumentParser:
     for name, child in sub.choices.items():
         common(child, top=False)
     return parser
+
+
+def whole(low: int, high: int):
+    """An argparse type: a whole number from ``low`` to ``high``."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{value} is not from {low} to {high}")
+        return value
+    return parse
 
 
 def version() -> str:

@@ -62,9 +62,12 @@ class PassageSettings:  # the passages: section; its defaults are RetrievalSetti
     title_weight: int = field(default=RetrievalSettings.title_weight, **limit(0, 100))
 
 
+MAX_K = 100  # passages an answer may show
+
+
 @dataclass(frozen=True)
 class SearchSection(SearchSettings):
-    k: int = field(default=5, **limit(1, 100))
+    k: int = field(default=5, **limit(1, MAX_K))
 
 
 # ranges of the retrieval core's settings (its dataclasses carry no config metadata)
