@@ -230,7 +230,7 @@ def cmd_eval(args, settings: Settings) -> int:
     tallies = tally_by_kind()
     for _, item in items:
         if isinstance(item, str):
-            print(f"Warning: {item}", file=sys.stderr)
+            print(printable(f"Warning: {item}"), file=sys.stderr)
             continue
         golds = item.get("gold") or []
         answer = answerer.ask(item["question"], item.get("context") or [], 10)
@@ -248,9 +248,9 @@ def cmd_index(args, settings: Settings) -> int:
     searcher = opened.searcher
     size = sum(f.stat().st_size for f in opened.folder.iterdir())
     state = "built" if opened.built else "up to date"
-    print(f"index {state}: {len(searcher.articles)} articles, {len(searcher.passages)} passages, "
+    print(printable(f"index {state}: {len(searcher.articles)} articles, {len(searcher.passages)} passages, "
           f"{len(searcher.index.vocab)} terms, {size / 1e6:.1f} MB in {opened.folder}, "
-          f"{time.perf_counter() - start:.2f} s")
+          f"{time.perf_counter() - start:.2f} s"))
     return 0
 
 
