@@ -88,7 +88,13 @@ def check_fully(folder: Path, damaged: Callable[[str], None]) -> threading.Threa
     return thread
 
 
-LOCK_WAIT = float(os.environ.get("QABOT_LOCK_WAIT", 3600))  # seconds a build waits for another one
+def lock_wait() -> float:
+    """Seconds a build waits for another one: ``QABOT_LOCK_WAIT``, else an hour."""
+    try:
+        return max(0.0, float(os.environ.get("QABOT_LOCK_WAIT", "")))
+    except ValueError:
+        return 3600.0
+
 _in_process = threading.Lock()  # POSIX locks do not exclude threads of one process from each other
 
 
@@ -98,7 +104,7 @@ def build_lock(index_dir: Path, say: Callable[[str], None] | None = None) -> Ite
 
     A POSIX record lock: the kernel drops it when its process dies, however it dies, and
     forked workers never hold it. The holder writes who it is (pid, host, start) in the lock
-    file, so a build that waits can say what it waits for; it waits at most ``LOCK_WAIT``."""
+    file, so a build that waits can say what it waits for; it waits at most ``lock_wait()`` seconds."""
     try:
         index_dir.mkdir(parents=True, exist_ok=True)
         fd = os.open(index_dir / ".lock", os.O_RDWR | os.O_CREAT, 0o666)
@@ -119,7 +125,8 @@ def build_lock(index_dir: Path, say: Callable[[str], None] | None = None) -> Ite
 
 
 def wait_for(handle, index_dir: Path, say: Callable[[str], None] | None) -> None:
-    deadline = time.monotonic() + LOCK_WAIT
+    wait = lock_wait()
+    deadline = time.monotonic() + wait
     while True:
         try:
             fcntl.lockf(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -130,7 +137,7 @@ def wait_for(handle, index_dir: Path, say: Callable[[str], None] | None) -> None
         handle.seek(0)
         holder = printable(handle.read(200).strip()) or "another process"
         if time.monotonic() > deadline:
-            raise IndexStoreError(f"{index_dir} is still being built by {holder} after {LOCK_WAIT:.0f} s; "
+            raise IndexStoreError(f"{index_dir} is still being built by {holder} after {wait:.0f} s; "
                                   "wait for it, or stop that process (its lock goes when it ends)")
         if say:
             say(f"waiting for the build by {holder} in {index_dir} to finish (Ctrl-C to stop)")
