@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import IO, Iterator
 
 from retrieval.lifetime import die_with_parent
-from retrieval.safetext import printable, without_surrogates
+from retrieval.safetext import json_line, printable, without_surrogates
 
 from .answering import Answerer
 from .progress import Progress
@@ -78,7 +78,7 @@ def run_batch(answerer: Answerer, items: list[Item], out: IO[str], k: int | None
             print(printable(f"Warning: {item.error}"), file=sys.stderr)
         answered += record["answered"]
         errors += "error" in record
-        out.write(json.dumps(record, ensure_ascii=False) + "\n")
+        out.write(json_line(record) + "\n")
         progress.step()
     progress.close()
     out.flush()

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from retrieval.errors import RetrievalError
-from retrieval.safetext import printable, without_surrogates
+from retrieval.safetext import json_line, printable, without_surrogates
 
 from .config import MAX_K, ConfigError, Settings, load_settings
 
@@ -160,7 +160,7 @@ def cmd_ask(args, settings: Settings) -> int:
     question = without_surrogates(" ".join(args.question))  # undecodable bytes in argv arrive as surrogates
     answer = answerer_for(args, settings).ask(question, [without_surrogates(c) for c in args.context], args.k)
     if args.json:
-        print(json.dumps(answer.record(), ensure_ascii=False))
+        print(json_line(answer.record()))
     else:
         print(printable(plain_text(answer)))
     return 1 if answer.problem else 0

@@ -9,6 +9,7 @@ offsets into the text still hold. ``searchable`` is for a question: whole escape
 """
 from __future__ import annotations
 
+import json
 import re
 
 CONTROLS = [*range(0x00, 0x0A), *range(0x0B, 0x20), *range(0x7F, 0xA0)]
@@ -27,6 +28,15 @@ def printable(text: str) -> str:
     Lone surrogates (from undecodable bytes) become U+FFFD, so printing never fails."""
     text = str(text).translate(_SHOWN)
     return text if text.isascii() else without_surrogates(text)
+
+
+_ESCAPED = {code: f"\\u{code:04x}" for code in [*range(0x7F, 0xA0), *BIDI, 0x2028, 0x2029]}
+
+
+def json_line(record) -> str:
+    """``record`` as one line of JSON that is safe on a terminal: json escapes C0 itself; DEL, C1,
+    bidi overrides and line separators are written as \\u escapes too (the same JSON value)."""
+    return json.dumps(record, ensure_ascii=False).translate(_ESCAPED)
 
 
 def searchable(text: str) -> str:

@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
+from retrieval.safetext import printable
+
 from ..answering import Answerer
 from ..config import Settings, described, limit, read
 from .format import COLOUR, PLAIN, Format, render_answer, render_more, render_opened
@@ -239,7 +241,7 @@ def run_plain(session: Session, greeting: str, stdin: IO[str], stdout: IO[str]) 
             out = session.handle(line)
         except Quit:
             return 0
-        stdout.write(("" if person else f"> {line}\n") + out + "\n\n")
+        stdout.write(("" if person else f"> {printable(line)}\n") + out + "\n\n")
 
 
 def run_interactive(session: Session, greeting: str, history_file: Path) -> int:
