@@ -105,7 +105,7 @@ def corpus_files(paths: Iterable[str | os.PathLike], problems: list[LoadProblem]
             raise CorpusError(f"corpus path not found: {path}. Check --corpus or corpus: in config.yaml.")
         if not path.is_dir():
             if regular(path, problems):
-                yield path, path.name
+                yield path, without_surrogates(path.name)  # a name that is not UTF-8: shown with U+FFFD
             continue
 
         def unreadable(exc: OSError) -> None:
@@ -122,7 +122,7 @@ def corpus_files(paths: Iterable[str | os.PathLike], problems: list[LoadProblem]
             dirs.sort()
             for name in sorted(names):
                 if Path(name).suffix.lower() in SUFFIXES and not name.startswith(".") and regular(Path(root) / name, problems):
-                    yield Path(root) / name, os.path.relpath(Path(root) / name, path.parent)
+                    yield Path(root) / name, without_surrogates(os.path.relpath(Path(root) / name, path.parent))
 
 
 def regular(path: Path, problems: list[LoadProblem]) -> bool:

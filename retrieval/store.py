@@ -28,6 +28,7 @@ from .errors import IndexStoreError
 from .counting import count, passage_table, reusable
 from .index import ARRAYS, BM25Index, BM25Settings
 from .passages import Passage
+from .safetext import without_surrogates
 from .search import Searcher, SearchSettings
 
 FORMAT = 5
@@ -65,7 +66,7 @@ def corpus_key(paths: Sequence[str | os.PathLike], settings: RetrievalSettings, 
     known = Fingerprints(Path(index_dir) / "fingerprints.json")
     digest = hashlib.sha256(json.dumps(settings.index_key(), sort_keys=True).encode())
     for path, name in corpus_files(paths, []):
-        digest.update(f"{path.resolve()}\0{name}\0{readable_digest(known, path)}\0".encode())
+        digest.update(f"{path.resolve()}\0{name}\0{readable_digest(known, path)}\0".encode("utf-8", "surrogateescape"))
     known.save()
     return digest.hexdigest()
 
@@ -236,7 +237,8 @@ def write_corpus(tmp: Path, articles: list[Article], problems: list[LoadProblem]
     np.save(tmp / "passages.npy", table, allow_pickle=False)
     (tmp / "articles.json").write_text(json.dumps(
         {"articles": [[a.id, a.title, a.source, a.text] for a in articles],
-         "problems": [[p.path, p.line, p.message] for p in problems]}, ensure_ascii=False), encoding="utf-8")
+         "problems": [[without_surrogates(p.path), p.line, p.message] for p in problems]}, ensure_ascii=False),
+        encoding="utf-8")
 
 
 def finish(tmp: Path, folder: Path, info: dict, index: BM25Index) -> None:
