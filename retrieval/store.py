@@ -237,7 +237,8 @@ def write_corpus(tmp: Path, articles: list[Article], problems: list[LoadProblem]
     np.save(tmp / "passages.npy", table, allow_pickle=False)
     (tmp / "articles.json").write_text(json.dumps(
         {"articles": [[a.id, a.title, a.source, a.text] for a in articles],
-         "problems": [[without_surrogates(p.path), p.line, p.message] for p in problems]}, ensure_ascii=False),
+         "problems": [[without_surrogates(p.path), p.line, without_surrogates(p.message)] for p in problems]},
+        ensure_ascii=False),
         encoding="utf-8")
 
 
