@@ -275,7 +275,7 @@ def open_history(path: Path):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.touch(exist_ok=True)
     except OSError as exc:
-        print(f"Warning: history not saved: cannot write {path}: {exc.strerror}; set QABOT_HISTORY "
-              "to a writable file", file=sys.stderr)
+        print(printable(f"Warning: history not saved: cannot write {path}: {exc.strerror}; set QABOT_HISTORY "
+                        "to a writable file"), file=sys.stderr)
         return InMemoryHistory()
     return FileHistory(str(path))
