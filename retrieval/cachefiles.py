@@ -67,7 +67,7 @@ def verify(folder: Path, fully: bool = False) -> dict:
             if path.stat().st_size != size or file_digest(path, sampled=sampled) != digest or (
                     fully and full and file_digest(path) != full[0]):
                 raise IndexStoreError(f"cached file {path} is damaged (checksum mismatch)")
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+    except (OSError, ValueError, KeyError, TypeError, RecursionError) as exc:
         raise IndexStoreError(f"cache folder {folder} is incomplete: {exc}") from exc
     return manifest
 
