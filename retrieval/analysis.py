@@ -272,7 +272,8 @@ class Analyzer:
         unique = list(dict.fromkeys(words))  # C loops from here: a Python step per token is the cost
         place = {w: i for i, w in enumerate(unique)}
         local = np.fromiter(map(place.__getitem__, words), dtype=np.int64, count=len(words))
-        rules = [self.rule(w) for w in unique]
+        known, rule = self.known, self.rule
+        rules = [known.get(w) or rule(w) for w in unique]
         stopped = np.fromiter((r[0] for r in rules), dtype=bool, count=len(unique))
         cut = np.zeros(len(words), dtype=bool)
         cut[plain_cut(starts, ends, len(cp))] = True
