@@ -233,8 +233,9 @@ class Analyzer:
         out += self.other_tokens(norm)
         codes, starts, lengths = grams_of(code_points(norm), np.frombuffer(keep, dtype=bool), self.stopwords,
                                           self.settings)
-        for kind, at, n in zip(codes, starts, lengths):
-            out += zip(grams.terms(kind), at.tolist(), (at + n).tolist())
+        for at, n in zip(starts, lengths):  # the grams' terms are the text there, marked
+            marker = BIGRAM if n == 2 else UNIGRAM
+            out += [(marker + norm[i:i + n], i, i + n) for i in at.tolist()]
         return out
 
     def analyse(self, texts: Sequence[str]) -> Analysed:
