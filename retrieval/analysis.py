@@ -16,7 +16,7 @@ from typing import NamedTuple, Sequence
 
 import numpy as np
 
-from . import grams
+from . import grams, numerals
 from .grams import BIGRAM, UNIGRAM  # noqa: F401  (the term markers, as search knows them)
 
 DATA = Path(__file__).parent / "data"
@@ -60,7 +60,7 @@ class AnalysisSettings:
 
     def key(self) -> dict:
         return {"bigrams": self.bigrams, "unigrams": self.unigrams, "stem": self.stem, "user_dict": self.user_dict, "hmm": self.hmm,
-                "version": 5}
+                "version": 6}  # 6: Chinese numerals also give their Arabic number
 
 
 class Analyzer:
@@ -153,7 +153,7 @@ class Analyzer:
                 out.append((match.group().replace(",", ""), start, end))
             else:
                 out += self.word_tokens(match.group(), start)
-        return out
+        return out + numerals.terms(norm)
 
     def analyse(self, texts: Sequence[str]) -> Analysed:
         """The terms of many texts at once: jieba words, Han bigrams and single characters
@@ -231,6 +231,7 @@ class Analyzer:
                 found.append((match.group().replace(",", ""), start, end))
             else:
                 found += self.word_tokens(match.group(), start)
+        found += numerals.terms(joined)  # 两万七千 → 27000, beside the characters
         if not found:
             return empty()
         terms, starts, ends = zip(*found)

@@ -30,7 +30,7 @@ from .index import BM25Index, BM25Settings
 from .passages import Passage
 from .search import Searcher, SearchSettings
 
-FORMAT = 6  # 6: articles.json rows carry date and url
+FORMAT = 7  # 6: articles.json rows carry date and url; 7: Chinese numerals give Arabic number terms
 
 
 @dataclass(frozen=True)
