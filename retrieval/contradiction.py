@@ -1,8 +1,11 @@
-"""Questions that name what the articles contradict: a year, or a count, that the best passage's
-article has a different value of ("2020年 WIDER 挑战赛的冠军是谁？" when the article covers 2018).
+"""Questions that name what the articles contradict: a year that the best passages' articles
+have other values of ("2020年 WIDER 挑战赛的冠军是谁？" when the article covers 2018).
 
 Such a question is not answered from that passage; ``contradiction`` says what the articles do
-say instead, for the reply to show. All texts here are normalised (analysis.normalise).
+say instead, for the reply to show. The articles are those of the best few passages (the ones on
+the question's topic), and a value counts as contradicted only when they never name it and it
+lies outside the span of the values they do name: an article about 1750 to 1759 may well speak
+of 1755 without writing it. All texts here are normalised (analysis.normalise).
 """
 from __future__ import annotations
 
@@ -10,11 +13,8 @@ import re
 
 from . import numerals
 
-YEAR = re.compile(r"(?<![\d.])(1[5-9]\d\d|20\d\d)(?![\d.])")
-# a count with what it counts (25年, 73支, 13.6亿): compared only with counts of the same unit
-COUNT = re.compile(r"(?<![\d.])(\d+(?:\.\d+)?)\s*([年届次个支部位名种项家倍亿万元岁天])")
+YEAR = re.compile(r"(?<![\d.])(1[5-9]\d\d|20\d\d)(?![\d.]|\s*[多余几来])")  # not 2000多年 (a length of time)
 COVERS = "the articles cover {said}, not {asked}"
-SAYS = "the articles say {said}, not {asked}"
 
 
 def years(text: str) -> set[str]:
@@ -24,22 +24,19 @@ def years(text: str) -> set[str]:
     return found
 
 
-def counts(text: str) -> set[tuple[str, str]]:
-    """(number, unit) pairs of ``text`` that are no year."""
-    return {(n, u) for n, u in COUNT.findall(text) if not (u == "年" and YEAR.fullmatch(n))}
-
-
-def contradiction(question: str, passage: str, article: str) -> str | None:
-    """What the article says instead of a year or count the question names and it does not;
-    None when nothing the question names is contradicted (or the article names no such thing)."""
-    asked = years(question)
-    said = years(article)
-    if asked and said and not asked & said:
-        return COVERS.format(said=", ".join(sorted(years(passage) or said)), asked=", ".join(sorted(asked)))
-    asked_counts = {c for c in counts(question) if f"{c[0]}{c[1]}" not in article.replace(" ", "")}
-    there = counts(passage)
-    for number, unit in sorted(asked_counts):
-        other = sorted(f"{n}{u}" for n, u in there if u == unit and n != number)
-        if other:
-            return SAYS.format(said=", ".join(other), asked=f"{number}{unit}")
+def contradiction(question: str, passage: str, articles: list[str]) -> str | None:
+    """What the articles say instead of a year the question names (``passage``: the best
+    one; ``articles``: those of the best few, the best one's first); None when nothing is contradicted."""
+    asked, said = years(question), set().union(*map(years, articles))
+    if outside(asked, said):
+        best = years(passage) or years(articles[0]) or said
+        return COVERS.format(said=", ".join(sorted(best)), asked=", ".join(sorted(asked)))
     return None
+
+
+def outside(asked: set[str], said: set[str], value=int) -> bool:
+    """Are values asked for, none of them said, and each outside the span of those said?"""
+    if not asked or not said or asked & said:
+        return False
+    low, high = min(map(value, said)), max(map(value, said))
+    return all(not low <= value(a) <= high for a in asked)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import NamedTuple, Sequence
 
 from .analysis import BIGRAM, UNIGRAM, Analyzer
-from .contradiction import contradiction
+from .contradiction import contradiction, years
 from .articles import Article
 from .errors import QuestionError
 from .index import BM25Index
@@ -74,7 +74,7 @@ class SearchResult(NamedTuple):
     answered: bool  # False: the articles don't seem to say
     coverage: float  # share of the question's weight the best hit holds
     truncated: bool  # the question was cut to ``max_question`` characters
-    notice: str | None = None  # what the articles say instead of a year or count the question names
+    notice: str | None = None  # what the articles say instead of a year the question names
 
 
 class Searcher:
@@ -132,14 +132,16 @@ class Searcher:
         # a bare number in common ("alert(1)" and "1年") is no evidence the passage answers
         words = hits and any(not NUMBER.fullmatch(t) and t[0] != UNIGRAM for t in hits[0].matched)
         answered = bool(words) and coverage >= self.settings.min_coverage
-        notice = self.contradicted(asked, hits[0]) if answered else None
+        notice = self.contradicted(asked, hits) if answered else None
         return SearchResult(question, hits, answered and not notice, coverage, truncated, notice)
 
-    def contradicted(self, question: str, hit: Hit) -> str | None:
-        """What the best hit's article says instead of a year or count the (normalised) question names."""
-        article = self.articles[hit.passage.article_id]
-        text = self.analyzer.normalise(f"{article.title}\n{article.text}")
-        return contradiction(question, self.analyzer.normalise(hit.passage.text), text)
+    def contradicted(self, question: str, hits: list[Hit]) -> str | None:
+        """What the articles of the best (up to five) hits say instead of a year the (normalised) question names."""
+        if not years(question):
+            return None  # most questions: no article is read
+        ids = dict.fromkeys(h.passage.article_id for h in hits[:5])  # the best hit's article first
+        texts = [self.analyzer.normalise(f"{self.articles[i].title}\n{self.articles[i].text}") for i in ids]
+        return contradiction(question, self.analyzer.normalise(hits[0].passage.text), texts)
 
     def best(self, weights: dict[str, float], k: int, question: str = "") -> list[tuple[int, float]]:
         """The ``k`` best passages, no two overlapping: BM25's top candidates re-ranked, then
