@@ -13,6 +13,7 @@ from typing import Callable, Iterable
 
 from .grams import BIGRAM, UNIGRAM
 
+
 DATA = Path(__file__).parent / "data"
 FILES = ("synonyms.txt",)
 
@@ -28,6 +29,12 @@ def read_groups(paths: Iterable[Path]) -> list[list[str]]:
     return groups
 
 
+def words_of(terms: list[str]) -> set[str]:
+    """The word terms among an analyser's terms: no Han bigrams, single characters or numbers
+    (第一名 also gives 1, which would match any passage with a 1 in it)."""
+    return {t for t in terms if t[0] not in (BIGRAM, UNIGRAM) and not t.replace(".", "").isdigit()}
+
+
 class Synonyms:
     """Each word's synonyms as terms, made with ``terms_of`` (the analyser's terms of a text, so a
     synonym is looked for in the form the passages were indexed in)."""
@@ -38,15 +45,17 @@ class Synonyms:
 
     @cached_property
     def table(self) -> dict[str, frozenset[str]]:
-        """word term → the word terms of its synonyms (a synonym the segmenter splits gives its words)."""
+        """word term → the word terms of its synonyms."""
         out: dict[str, set[str]] = {}
         for group in read_groups(self.paths):
-            forms = [[t for t in self.terms_of(word) if t[0] not in (BIGRAM, UNIGRAM)] for word in group]
-            for word, own in zip(group, forms):
-                if len(own) != 1:
-                    continue  # a group word the analyser splits or drops (a stopword) is looked up by no question term
-                others = {t for other in forms if other != own for t in other if t != own[0]}
-                out.setdefault(own[0], set()).update(others)
+            # a group word is kept when the analyser keeps it whole, and then stands for its word
+            # terms as a question word would (获胜者 with its pieces 获胜 and 胜者); one it splits
+            # (用于 → 用) or drops (a stopword) is left out: its pieces are no synonyms
+            whole = {word: words_of(self.terms_of(word)) for word in group}
+            whole = {word: terms for word, terms in whole.items() if word in terms}
+            for word in whole:
+                out.setdefault(word, set()).update(t for other, terms in whole.items() if other != word
+                                                   for t in terms if t != word)
         return {word: frozenset(syns) for word, syns in out.items()}
 
     def expand(self, own: dict[str, float], weight: float) -> dict[str, float]:
