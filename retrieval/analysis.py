@@ -21,7 +21,7 @@ from .grams import BIGRAM, UNIGRAM  # noqa: F401  (the term markers, as search k
 
 DATA = Path(__file__).parent / "data"
 # Latin identifiers (RoI-Align, x86_64, 3.5-turbo); numbers with , or . inside.
-NUMBER_OR_WORD = (r"(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)(?![a-z])"
+NUMBER_OR_WORD = (r"(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)(?![a-z\d])"
                   r"|(?P<word>[a-z0-9]+(?:[-_.'][a-z0-9]+)*)")
 OTHER = re.compile(NUMBER_OR_WORD)
 HAN = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
