@@ -55,6 +55,8 @@ def split_article(article: Article, target: int = 160, hard_max: int = 400,
 
 def spans(text: str, target: int, hard_max: int, overlap: bool) -> list[tuple[int, int, int, int]]:
     """(paragraph, part, start, end) of each passage of ``text``, as ``split_article`` cuts it."""
+    if target < 1 or hard_max < 1:  # a cut of 0 characters would never advance
+        raise ValueError(f"passage target and max must be at least 1 character, not {target} and {hard_max}")
     out = []
     number = 0
     for match in PARAGRAPH.finditer(text):

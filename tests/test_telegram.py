@@ -368,7 +368,7 @@ def test_config_errors_name_the_key(tmp_path, capsys, monkeypatch):
     ({"log_text": "no"}, "telegram.log_text should be true or false"),
     ({"webhook_port": 70000}, "telegram.webhook_port should be a whole number from 1 to 65535"),
     ({"webhook_url": "https://x/h", "webhook_secret": "has space"}, "should be 1-256 characters"),
-    ([1, 2], "telegram: should be a mapping"),
+    ([1, 2], "telegram should be a mapping"),
 ])
 def test_bad_values_are_config_errors(raw, message):
     with pytest.raises(ConfigError, match=message):

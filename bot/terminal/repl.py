@@ -14,12 +14,14 @@ import shutil
 import sys
 import threading
 import unicodedata
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Callable
 
+from retrieval.safetext import printable
+
 from ..answering import Answerer
-from ..config import ConfigError, Settings
+from ..config import Settings, described, limit, read
 from .format import COLOUR, PLAIN, Format, render_answer, render_more, render_opened
 
 MAX_K = 50
@@ -28,30 +30,16 @@ MAX_K = 50
 @dataclass(frozen=True)
 class ReplSettings:
     """The ``repl:`` section of config.yaml."""
-    history: str | None = None  # history file; None: $XDG_STATE_HOME or ~/.local/state, then qabot/history
-    k: int | None = None  # results shown per answer; None: search.k
-    width: int | None = None  # wrap at most this many columns; None: the terminal width
+    # history file; None: $XDG_STATE_HOME or ~/.local/state, then qabot/history
+    history: Path | None = field(default=None, **described("a file path"))
+    k: int | None = field(default=None, **limit(1, MAX_K))  # results shown per answer; None: search.k
+    # wrap at most this many columns; None: the terminal width
+    width: int | None = field(default=None, **limit(20, what="a whole number of at least 20 columns"))
 
 
 def repl_settings(raw: object) -> ReplSettings:
     """Check the raw ``repl:`` section: unknown keys and wrong types are ``ConfigError``s."""
-    if raw is None:
-        return ReplSettings()
-    if not isinstance(raw, dict):
-        raise ConfigError(f"repl should be a mapping of settings, not {raw!r}")
-    valid = [f.name for f in fields(ReplSettings)]
-    for key, value in raw.items():
-        if key not in valid:
-            raise ConfigError(f"repl: unknown key {key!r}; valid keys: {', '.join(valid)}")
-        if value is None:
-            continue
-        if key == "history" and not isinstance(value, str):
-            raise ConfigError(f"repl.history should be a file path, not {value!r}")
-        if key in ("k", "width") and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
-            raise ConfigError(f"repl.{key} should be a whole number of at least 1, not {value!r}")
-    if raw.get("width") is not None and raw["width"] < 20:
-        raise ConfigError(f"repl.width should be at least 20 columns, not {raw['width']!r}")
-    return ReplSettings(**raw)
+    return read(ReplSettings, raw, "repl")
 
 
 def history_path(config: ReplSettings) -> Path:
@@ -263,7 +251,7 @@ def run_plain(session: Session, greeting: str, stdin: IO[str], stdout: IO[str]) 
             out = session.handle(line)
         except Quit:
             return 0
-        stdout.write(("" if person else f"> {line}\n") + out + "\n\n")
+        stdout.write(("" if person else f"> {printable(line)}\n") + out + "\n\n")
 
 
 def run_interactive(session: Session, greeting: str, history_file: Path) -> int:
@@ -297,7 +285,7 @@ def open_history(path: Path):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.touch(exist_ok=True)
     except OSError as exc:
-        print(f"Warning: history not saved: cannot write {path}: {exc.strerror}; set QABOT_HISTORY "
-              "to a writable file", file=sys.stderr)
+        print(printable(f"Warning: history not saved: cannot write {path}: {exc.strerror}; set QABOT_HISTORY "
+                        "to a writable file"), file=sys.stderr)
         return InMemoryHistory()
     return FileHistory(str(path))
