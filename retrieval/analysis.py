@@ -18,14 +18,14 @@ from typing import NamedTuple, Sequence
 
 import numpy as np
 
-from . import grams
+from . import grams, numerals
 from .grams import BIGRAM, UNIGRAM  # noqa: F401  (the term markers, as search knows them)
 
 DATA = Path(__file__).parent / "data"
 # The term rules, each stated once; ``Analyzer.spans`` (one short text, Python) and
 # ``Analyzer.analyse`` (many texts, array operations) both read them.
 # Latin identifiers (RoI-Align, x86_64, 3.5-turbo); numbers with , or . inside.
-OTHER = re.compile(r"(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)(?![a-z])"
+OTHER = re.compile(r"(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)(?![a-z\d])"
                    r"|(?P<word>[a-z0-9]+(?:[-_.'][a-z0-9]+)*)")
 HAN_RANGES = ((0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF))  # what bigrams and characters are made of
 WORD_FIRST = (0x3400, 0x9FFF)  # a jieba word is a term when its first character is in here
@@ -110,7 +110,7 @@ class AnalysisSettings:
 
     def key(self) -> dict:
         return {"bigrams": self.bigrams, "unigrams": self.unigrams, "stem": self.stem, "user_dict": self.user_dict, "hmm": self.hmm,
-                "version": 5}
+                "version": 6}  # 6: Chinese numerals also give their Arabic number
 
 
 LIBRARIES = ("rjieba", "jieba", "opencc", "PyStemmer")  # their versions can change the terms
@@ -308,7 +308,7 @@ class Analyzer:
                 found.append((match.group().replace(",", ""), start, end))
             else:
                 found += self.word_tokens(match.group(), start)
-        return found
+        return found + numerals.terms(text)  # 两万七千 → 27000, beside the characters
 
     def tagged(self, text: str) -> list[tuple[str, str]]:
         """(word, part-of-speech tag) pairs of already normalised ``text``, jieba's tag set
