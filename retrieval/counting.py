@@ -62,11 +62,6 @@ def count_items(analyzer: Analyzer, items: Sequence[tuple[str, list[str]]], numb
                   tfs.astype(tf_type), len(items))
 
 
-def sentence_texts(text: str) -> list[str]:
-    """``text`` cut after each sentence end; no term crosses one (they are punctuation)."""
-    return pieces(text, 0, len(text), sentence_ends(text))
-
-
 def count(articles: Sequence[Article], table: np.ndarray, numbers: np.ndarray, analyzer: Analyzer,
           title_weight: int, workers: int | None = None, progress: Progress | None = None,
           carried: Carried | None = None) -> Merger:
@@ -153,7 +148,8 @@ def count_chunk(analyzer: Analyzer, articles: Sequence[Article], table: np.ndarr
 
 
 def pieces(text: str, start: int, end: int, ends: list[int]) -> list[str]:
-    """``sentence_texts(text[start:end])``, from the sentence ends of the whole text: a passage
+    """``text[start:end]`` cut after each sentence end (no term crosses one: they are punctuation),
+    from the sentence ends of the whole text: a passage
     starts where a sentence (or a comma piece of one) starts, so the ends inside it are its own."""
     inner = ends[bisect_right(ends, start):bisect_left(ends, end)]
     return [text[s:e] for s, e in zip([start] + inner, inner + [end]) if s < e]
