@@ -21,7 +21,7 @@ from .analysis import AnalysisSettings, Analyzer
 from .articles import Article
 from .index import BM25Index
 from .postings import Merger
-from .passages import sentence_ends, spans
+from .passages import passage_bounds, sentence_ends
 from .lifetime import die_with_parent
 from .vocab import Counts, count_keys
 
@@ -98,7 +98,7 @@ def count(articles: Sequence[Article], table: np.ndarray, numbers: np.ndarray, a
 
 def passage_table(articles: Sequence[Article], target: int, hard_max: int, overlap: bool,
                   workers: int | None = None) -> np.ndarray:
-    """A row a passage: article number, paragraph, part, start, end (``passages.spans``). On big
+    """A row a passage: article number, paragraph, part, start, end (``passages.passage_bounds``). On big
     corpora both cores split, a run of articles a task; no Passage object is made."""
     workers = workers or min(2, os.cpu_count() or 1)
     job = (articles, target, hard_max, overlap)
@@ -119,7 +119,7 @@ def passage_table(articles: Sequence[Article], target: int, hard_max: int, overl
 
 def table_rows(articles: Sequence[Article], target: int, hard_max: int, overlap: bool, first: int,
                last: int) -> np.ndarray:
-    rows = [(i, *span) for i in range(first, last) for span in spans(articles[i].text, target, hard_max, overlap)]
+    rows = [(i, *span) for i in range(first, last) for span in passage_bounds(articles[i].text, target, hard_max, overlap)]
     return np.array(rows, dtype=np.int64).reshape(-1, 5)
 
 

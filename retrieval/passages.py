@@ -48,12 +48,12 @@ def split_article(article: Article, target: int = 160, hard_max: int = 400,
     sentences), so an answer's sentence always shares a passage with the sentences
     after it; search then keeps only the best of overlapping passages.
     """
-    for paragraph, part, start, end in spans(article.text, target, hard_max, overlap):
+    for paragraph, part, start, end in passage_bounds(article.text, target, hard_max, overlap):
         yield Passage(article.id, article.title, paragraph, part, start, end, article.text[start:end],
                       article.date, article.url)
 
 
-def spans(text: str, target: int, hard_max: int, overlap: bool) -> list[tuple[int, int, int, int]]:
+def passage_bounds(text: str, target: int, hard_max: int, overlap: bool) -> list[tuple[int, int, int, int]]:
     """(paragraph, part, start, end) of each passage of ``text``, as ``split_article`` cuts it."""
     if target < 1 or hard_max < 1:  # a cut of 0 characters would never advance
         raise ValueError(f"passage target and max must be at least 1 character, not {target} and {hard_max}")
