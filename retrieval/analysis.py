@@ -322,12 +322,12 @@ class Analyzer:
 
 def read_user_dict(path: str) -> list[tuple[str, int | None, str | None]]:
     """Entries of a jieba user dictionary: ``word [freq] [tag]`` a line."""
-    from .errors import CorpusError
+    from .errors import AnalysisError
 
     try:
         lines = Path(path).read_text(encoding="utf-8-sig").splitlines()
     except (OSError, UnicodeDecodeError) as exc:
-        raise CorpusError(f"cannot read the user dictionary {path}: {exc}; give a UTF-8 file, "
+        raise AnalysisError(f"cannot read the user dictionary {path}: {exc}; give a UTF-8 file, "
                           "one 'word [freq] [tag]' a line (analysis.user_dict in config.yaml)") from None
     out = []
     for line in lines:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from retrieval.errors import RetrievalError
+from retrieval.errors import AnalysisError
 from hypothesis import given, settings, strategies as st
 
 from retrieval.analysis import BIGRAM, AnalysisSettings, Analyzer
@@ -138,7 +138,7 @@ def test_user_dict_words_without_a_frequency_are_kept_whole(tmp_path):
 def test_an_unreadable_user_dict_is_a_clear_error(tmp_path):
     path = tmp_path / "dict.txt"
     path.write_bytes("智慧案场".encode("gbk"))
-    with pytest.raises(RetrievalError, match="user dictionary"):
+    with pytest.raises(AnalysisError, match="user dictionary"):
         Analyzer(AnalysisSettings(user_dict=str(path))).terms("商汤")
 
 
