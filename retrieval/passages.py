@@ -34,14 +34,14 @@ def sentence_ends(text: str) -> list[int]:
     return [m.end() for m in SENTENCE_END.finditer(text)]
 
 
-def split_articles(articles: Iterable[Article], target: int = 160, hard_max: int = 400,
-                   overlap: bool = False) -> list[Passage]:
+def split_articles(articles: Iterable[Article], target: int = 200, hard_max: int = 400,
+                   overlap: bool = True) -> list[Passage]:
     """All passages of ``articles`` in order."""
     return [p for article in articles for p in split_article(article, target, hard_max, overlap)]
 
 
-def split_article(article: Article, target: int = 160, hard_max: int = 400,
-                  overlap: bool = False) -> Iterator[Passage]:
+def split_article(article: Article, target: int = 200, hard_max: int = 400,
+                  overlap: bool = True) -> Iterator[Passage]:
     """Passages of one article: paragraphs at line breaks, long ones packed from sentences.
 
     With ``overlap`` a passage starts at every sentence (a sliding window of whole

@@ -48,7 +48,7 @@ def long_article() -> Article:
 
 def test_offsets_point_at_the_exact_text():
     art = long_article()
-    passages = list(split_article(art, target=80, hard_max=200))
+    passages = list(split_article(art, target=80, hard_max=200, overlap=False))
     assert len(passages) > 5
     check_offsets(art, passages)
 
@@ -70,7 +70,7 @@ def test_passages_stay_within_target_unless_one_sentence_is_longer():
 
 def test_sentences_are_packed_up_to_the_target():
     art = article("一二三四五。" * 10)  # ten 6-character sentences
-    passages = list(split_article(art, target=20, hard_max=400))
+    passages = list(split_article(art, target=20, hard_max=400, overlap=False))
     assert [len(p.text) for p in passages] == [18, 18, 18, 6]
 
 
@@ -153,7 +153,7 @@ text_strategy = st.text(
 @given(text=text_strategy, target=st.integers(1, 200), hard_max=st.integers(1, 300))
 def test_split_never_crashes_and_offsets_are_valid(text, target, hard_max):
     art = article(text)
-    passages = list(split_article(art, target=target, hard_max=hard_max))
+    passages = list(split_article(art, target=target, hard_max=hard_max, overlap=False))
     check_offsets(art, passages)
     # no non-space character is lost between passages
     covered = set()
