@@ -89,7 +89,7 @@ def overlap_labels(found: ans.Inputs, answers: list[str]) -> np.ndarray:
     return labels
 
 
-def train_span(data: list[dict], l2: float = 1e-3, steps: int = 200, rate: float = 0.05) -> np.ndarray:
+def train_span(data: list[dict], l2: float = 1e-3, steps: int = 120, rate: float = 0.08) -> np.ndarray:
     """Listwise softmax regression by Adam over the questions whose candidates hold a labelled
     one: a weight row per question kind, the base columns shared by all kinds."""
     usable = sorted((d for d in data if d["labels"].max() > 0), key=lambda d: d["found"].kind)  # kinds contiguous
