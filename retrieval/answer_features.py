@@ -116,12 +116,16 @@ def word_columns(words, text: str, q: Question) -> tuple[np.ndarray, tuple]:
 
 
 def unit_after_number(words, text: str) -> np.ndarray:
-    """Per word: is it the unit of the number just before it (亿元 after 13.6, 支 after 73)?"""
+    """Per word: is it the unit of the number just before it (亿元 after 13.6, 支 after 73), or
+    the word a single Latin letter is written onto (轮 after the D of D轮)?"""
     glued = np.zeros(len(words), dtype=bool)
     for k in range(1, len(words)):
         s, e, tag = words[k]
-        if NUMBER.fullmatch(text[words[k - 1][0]:words[k - 1][1]]) and (
-                tag in ("m", "q", "mq") or (e - s == 1 and "\u4e00" <= text[s] <= "\u9fff")):
+        before = text[words[k - 1][0]:words[k - 1][1]]
+        han = "\u4e00" <= text[s] <= "\u9fff"
+        if NUMBER.fullmatch(before) and (tag in ("m", "q", "mq") or (e - s == 1 and han)):
+            glued[k] = True
+        elif han and len(before) == 1 and before.isascii() and before.isalpha():
             glued[k] = True
     return glued
 

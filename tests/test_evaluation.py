@@ -327,4 +327,6 @@ def test_seed_gold_set_stays_above_the_baseline(capsys):
     # the `naive` baseline in shared/eval/README.md: hit@1 0.75, hit@3 0.90, hit@5 0.95
     assert row["hit@1"] >= 0.75 and row["hit@3"] >= 0.9 and row["hit@5"] >= 0.95
     assert row["abstained"] == "2/2"
+    assert row["conf_off"] == "0/2"  # never a confident answer to what the articles don't say
+    assert row["f1"] is not None and row["sentence"] is not None
     assert 50 < row["top3_len"] < 400  # passages, not whole articles
