@@ -7,6 +7,7 @@ A pure library: it never imports ``bot``, ``telegram`` or ``yaml``. The usual en
     result = searcher.search("影谱科技这轮融资拿了多少钱？")
     print(result.answered, result.hits[0].passage.text)
 """
+from .answer import AnswerSpan
 from .articles import Article, LoadProblem, load_corpus
 from .errors import RetrievalError
 from .passages import Passage, split_articles
@@ -14,7 +15,7 @@ from .search import Hit, SearchResult, SearchSettings, Searcher
 from .store import RetrievalSettings, default_index_dir, open_searcher
 
 __all__ = [
-    "Article", "Hit", "LoadProblem", "Passage", "RetrievalError", "SearchResult",
+    "AnswerSpan", "Article", "Hit", "LoadProblem", "Passage", "RetrievalError", "SearchResult",
     "Searcher", "SearchSettings", "RetrievalSettings", "default_index_dir", "load_corpus", "open_searcher",
     "split_articles",
 ]

@@ -13,6 +13,7 @@ from typing import NamedTuple, Sequence
 
 from .analysis import BIGRAM, UNIGRAM, Analyzer
 from .contradiction import contradiction, years
+from .answer import AnswerSpan, find_answer
 from .articles import Article
 from .errors import QuestionError
 from .index import BM25Index
@@ -76,6 +77,7 @@ class SearchResult(NamedTuple):
     coverage: float  # share of the question's weight the best hit holds
     truncated: bool  # the question was cut to ``max_question`` characters
     notice: str | None = None  # what the articles say instead of a year the question names
+    answer: AnswerSpan | None = None  # the answer span in the hits; None when not answered
 
 
 class Searcher:
@@ -139,7 +141,10 @@ class Searcher:
         words = hits and any(not NUMBER.fullmatch(t) and t[0] != UNIGRAM for t in hits[0].matched)
         answered = bool(words) and coverage >= self.settings.min_coverage
         notice = self.contradicted(asked, hits) if answered else None
-        return SearchResult(question, hits, answered and not notice, coverage, truncated, notice)
+        answered = answered and not notice
+        context_text = [self.analyzer.normalise(strip_markup(c[: self.settings.max_question])) for c in context[-2:]]
+        answer = find_answer(self.analyzer, self.index.idf, asked, context_text, merged, own, hits, coverage, answered)
+        return SearchResult(question, hits, answered, coverage, truncated, notice, answer)
 
     def contradicted(self, question: str, hits: list[Hit]) -> str | None:
         """What the articles of the best (up to five) hits say instead of a year the (normalised) question names."""
