@@ -9,6 +9,21 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
+SHARED = ROOT.parent / "shared"  # the gold sets beside the repository (CI lays it there too)
+
+
+def shared_file(*parts: str) -> Path:
+    """A file of ../shared; skipped where it is absent, but in CI (``CI=true``) its absence fails."""
+    import os
+
+    import pytest
+
+    path = SHARED.joinpath(*parts)
+    if not path.exists():
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"{path} is missing: CI lays ../shared beside the repository")
+        pytest.skip(f"{path} not present (the shared gold sets sit beside the repository)")
+    return path
 
 
 @pytest.fixture(scope="session", autouse=True)
