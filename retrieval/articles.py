@@ -258,13 +258,20 @@ def too_long(path: Path, number: int, line: str) -> LoadProblem | None:
                        f"{MAX_ARTICLE / 1e6:.0f} million an article may have; split it into several; skipped")
 
 
-def tsv_articles(path: Path, name: str, text: str) -> Iterator[Article | LoadProblem]:
+def numbered_lines(path: Path, text: str) -> Iterator[tuple[int, str] | LoadProblem]:
+    """(line number, line) of each non-blank line of an article-a-line file, or the problem of
+    one that is too long to be an article."""
     for number, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
+        if line.strip():
+            yield too_long(path, number, line) or (number, line)
+
+
+def tsv_articles(path: Path, name: str, text: str) -> Iterator[Article | LoadProblem]:
+    for item in numbered_lines(path, text):
+        if isinstance(item, LoadProblem):
+            yield item
             continue
-        if problem := too_long(path, number, line):
-            yield problem
-            continue
+        number, line = item
         title, tab, body = line.partition("\t")
         if not tab or not title.strip() or not body.strip():
             yield LoadProblem(str(path), number, "expected title<TAB>body; line skipped")
@@ -275,12 +282,11 @@ def tsv_articles(path: Path, name: str, text: str) -> Iterator[Article | LoadPro
 
 def jsonl_articles(path: Path, name: str, text: str,
                    explicit: set[str] | None = None) -> Iterator[Article | LoadProblem]:
-    for number, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
+    for item in numbered_lines(path, text):
+        if isinstance(item, LoadProblem):
+            yield item
             continue
-        if problem := too_long(path, number, line):
-            yield problem
-            continue
+        number, line = item
         try:
             record = json.loads(line)
         except json.JSONDecodeError as exc:
