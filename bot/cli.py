@@ -212,13 +212,13 @@ def cmd_index(args, settings: Settings) -> int:
 
 
 def cmd_repl(args, settings: Settings) -> int:
-    from .repl import run_repl
+    from .terminal.repl import run_repl
 
     return run_repl(answerer_for(args, settings), settings, plain=args.plain)
 
 
 def cmd_telegram(args, settings: Settings) -> int:
-    from .telegram_bot import preflight, run_telegram
+    from .telegram.app import preflight, run_telegram
 
     preflight(settings)  # a missing token or bad telegram: section fails before indexing
     return run_telegram(answerer_for(args, settings), settings)

@@ -8,6 +8,8 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 from fake_bot_api import Call, FakeBotAPI, message
@@ -123,3 +125,22 @@ class Chat:
     def message_json(self, call: Call) -> dict:
         """The bot's message as a client sees it, e.g. for reply_to or a callback."""
         return call.result
+
+
+def post_update(port: int, update: dict, secret: str | None) -> int:
+    """POST ``update`` to the bot's webhook as Telegram would; the HTTP status it answers with."""
+    headers = {"Content-Type": "application/json"}
+    if secret is not None:
+        headers["X-Telegram-Bot-Api-Secret-Token"] = secret
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/tg/hook", json.dumps(update).encode(), headers)
+    deadline = time.monotonic() + 10
+    while True:  # PTB calls setWebhook just before its server listens; Telegram retries too
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return response.status
+        except urllib.error.HTTPError as exc:
+            return exc.code
+        except urllib.error.URLError as exc:
+            if not isinstance(exc.reason, ConnectionRefusedError) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)

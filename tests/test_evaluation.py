@@ -239,8 +239,8 @@ def test_answerer_warm_up_loads_the_analyzer():
 
 
 def test_terminal_format_shares_the_answering_notices():
-    from bot import terminal_format
-    from bot.terminal_format import PLAIN, Format, render_answer
+    from bot.terminal import format as terminal_format
+    from bot.terminal.format import PLAIN, Format, render_answer
 
     assert terminal_format.NO_HITS is NO_HITS
     assert render_answer(Answer("x", None), 3, Format(PLAIN)) == NO_HITS

@@ -17,8 +17,8 @@ import pytest
 
 from bot.answering import Answer
 from bot.config import ConfigError, load_settings
-from bot.repl import Quit, ReplSettings, Session, history_path, repl_settings
-from bot.terminal_format import PLAIN, Format, text_width, wrap_offsets
+from bot.terminal.repl import Quit, ReplSettings, Session, history_path, repl_settings
+from bot.terminal.format import PLAIN, Format, text_width, wrap_offsets
 from retrieval.articles import load_corpus
 from retrieval.passages import split_articles
 
@@ -351,7 +351,7 @@ def test_wrapping_counts_wide_characters_twice_and_keeps_words_whole():
 
 
 def test_control_characters_in_articles_never_reach_the_terminal():
-    from bot.terminal_format import COLOUR, block, shorten
+    from bot.terminal.format import COLOUR, block, shorten
 
     lines = block("[1] ", "危险\x1b[2J文本\twith tab", Format(COLOUR, lambda: 40), spans=[(0, 2)])
     assert lines == ["[1] \x1b[1;31m危险\x1b[0m [2J文本 with tab"]
@@ -361,7 +361,7 @@ def test_control_characters_in_articles_never_reach_the_terminal():
 def test_warm_up_asks_the_answerer_in_the_background():
     import threading
 
-    from bot.repl import warm_up
+    from bot.terminal.repl import warm_up
 
     done = threading.Event()
 
@@ -376,7 +376,7 @@ def test_warm_up_asks_the_answerer_in_the_background():
 def test_warm_up_failure_is_left_to_the_first_question():
     import threading
 
-    from bot.repl import warm_up
+    from bot.terminal.repl import warm_up
 
     class Broken:
         def warm_up(self):

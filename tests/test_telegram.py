@@ -9,8 +9,6 @@ import json
 import signal
 import sys
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -20,13 +18,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from fake_bot_api import FakeBotAPI, callback, inline, message  # noqa: E402
 from telegram_rules import BadRequest, parse_html, units  # noqa: E402
-from telegram_harness import DIRECTOR, LAB, TITLE, Chat, RunningBot, free_port, write_corpus  # noqa: E402
+from telegram_harness import DIRECTOR, LAB, TITLE, Chat, RunningBot, free_port, post_update, write_corpus  # noqa: E402
 
 from bot.answering import NOT_COVERED  # noqa: E402
 from bot.config import ConfigError  # noqa: E402
-from bot.telegram_config import telegram_settings  # noqa: E402
-from bot.telegram_format import split_html  # noqa: E402
-from bot.telegram_state import parse_callback  # noqa: E402
+from bot.telegram.config import telegram_settings  # noqa: E402
+from bot.telegram.format import split_html  # noqa: E402
+from bot.telegram.state import parse_callback  # noqa: E402
 
 GROUP = -1001
 REFUSED = 666
@@ -293,30 +291,13 @@ def test_nothing_rejected_clean_stop_and_no_token_in_logs(api, bot):
     log = bot.output()
     assert api.token not in log and "HTTP Request" not in log
     state = json.loads(bot.state.read_text(encoding="utf-8"))  # the follow-ups and answered updates, no token
-    assert api.token not in bot.state.read_text(encoding="utf-8") and state["last_update_id"] > 0
+    assert api.token not in bot.state.read_text(encoding="utf-8") and state["high"] == max(api.pushed)
+    assert {uid for uid, _, _ in state["answered"]} == api.served  # every update served was handled
     assert state["chats"]["103"] == ["主任是谁？"] and oct(bot.state.stat().st_mode & 0o777) == "0o600"
     assert "outcome=answered" in log and "question='智慧医疗实验室在哪里？'" in log and "latency_ms=" in log
 
 
 # --- webhook bot -------------------------------------------------------------------------------
-
-def post_update(port: int, update: dict, secret: str | None) -> int:
-    headers = {"Content-Type": "application/json"}
-    if secret is not None:
-        headers["X-Telegram-Bot-Api-Secret-Token"] = secret
-    request = urllib.request.Request(f"http://127.0.0.1:{port}/tg/hook", json.dumps(update).encode(), headers)
-    deadline = time.monotonic() + 10
-    while True:  # PTB calls setWebhook just before its server listens; Telegram retries too
-        try:
-            with urllib.request.urlopen(request, timeout=10) as response:
-                return response.status
-        except urllib.error.HTTPError as exc:
-            return exc.code
-        except urllib.error.URLError as exc:
-            if not isinstance(exc.reason, ConnectionRefusedError) or time.monotonic() > deadline:
-                raise
-            time.sleep(0.05)
-
 
 def test_webhook_mode_checks_the_secret(tmp_path):
     api, port, secret = FakeBotAPI().start(), free_port(), "s3cret-Token_1"

@@ -18,9 +18,9 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import IO
 
-from .answering import Answerer
-from .config import ConfigError, Settings
-from .terminal_format import COLOUR, PLAIN, Format, render_answer, render_more, render_opened
+from ..answering import Answerer
+from ..config import ConfigError, Settings
+from .format import COLOUR, PLAIN, Format, render_answer, render_more, render_opened
 
 MAX_K = 50
 

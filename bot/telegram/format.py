@@ -12,7 +12,7 @@ from typing import Sequence
 
 from retrieval import Hit
 
-from .answering import NOT_COVERED, Answer, citation, mark, shorten
+from ..answering import NOT_COVERED, Answer, citation, mark, shorten
 
 LIMIT = 4096  # Telegram's maximum message length, in UTF-16 code units
 MORE = 4  # hits per "more results" page

@@ -15,7 +15,7 @@ from typing import Callable, Sequence
 
 from retrieval import Hit
 
-from .answering import CANT_SEARCH, NO_HITS, NOT_COVERED, Answer, citation, cut_notice, mark
+from ..answering import CANT_SEARCH, NO_HITS, NOT_COVERED, Answer, citation, cut_notice, mark
 
 # Kinsoku: these never start a line, these never end one.
 NO_START = set("，。、；：！？）」』”’》〉】…,.;:!?)]}%·")

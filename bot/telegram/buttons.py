@@ -13,13 +13,14 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
-from .telegram_access import REFUSAL
-from .telegram_format import answer_html, article_html, page_count, page_hits, paragraph_html, split_html
-from .telegram_state import Callback, Shown, parse_callback
+from .access import REFUSAL
+from .format import answer_html, article_html, page_count, page_hits, paragraph_html, split_html
+from .state import Callback, Shown, parse_callback
 
 log = logging.getLogger("qabot.telegram")
 MAX_ARTICLE_MESSAGES = 8  # an article longer than this many messages is cut, with a note
 VOTES = {"u": "up", "d": "down"}
+ARTICLE_GONE = "That article is no longer in the collection (the articles were reloaded). Please ask again."
 
 
 def answer_keyboard(ident: str, shown: Shown, snippets: int) -> InlineKeyboardMarkup | None:
@@ -75,32 +76,40 @@ async def more(query, context, parsed: Callback, shown: Shown) -> None:
                                        reply_markup=answer_keyboard(parsed.ident, shown, snippets)))
 
 
-async def cited_hit(query, parsed: Callback, shown: Shown):
-    """The hit a paragraph/article button points at, the press answered; None (and an alert) if none."""
+async def cited_text(query, parsed: Callback, shown: Shown, read):
+    """The hit a paragraph/article button points at and ``read(hit)``, the press answered; None (and
+    an alert) if there is no such hit, or its article is gone since a reload."""
     rank = int(parsed.arg) if (parsed.arg or "").isdigit() else 0
     if not 1 <= rank <= len(shown.answer.hits):
         await query.answer("No such passage.", show_alert=True)
         return None
+    hit = shown.answer.hits[rank - 1]
+    try:
+        text = read(hit)
+    except KeyError:
+        log.info("article %r is gone since a reload; told user=%s", hit.passage.article_id, query.from_user.id)
+        await query.answer(ARTICLE_GONE, show_alert=True)
+        return None
     await query.answer()
-    return shown.answer.hits[rank - 1]
+    return hit, text
 
 
 async def paragraph(query, context, parsed: Callback, shown: Shown) -> None:
     """Send the whole paragraph a cited passage comes from."""
-    hit = await cited_hit(query, parsed, shown)
-    if hit is None:
+    cited = await cited_text(query, parsed, shown, context.application.bot_data["qabot"].answerer.paragraph)
+    if cited is None:
         return
-    text = paragraph_html(hit, context.application.bot_data["qabot"].answerer.paragraph(hit))
+    hit, text = cited[0], paragraph_html(*cited)
     keyboard = InlineKeyboardMarkup([[InlineKeyboardButton("📰 Whole article", callback_data=f"a:{parsed.ident}:{hit.rank}")]])
     await send_pieces(query, context, split_html(text), keyboard)
 
 
 async def article(query, context, parsed: Callback, shown: Shown) -> None:
     """Send the whole article a cited passage comes from, in as many messages as it takes."""
-    hit = await cited_hit(query, parsed, shown)
-    if hit is None:
+    cited = await cited_text(query, parsed, shown, context.application.bot_data["qabot"].answerer.article_text)
+    if cited is None:
         return
-    pieces = split_html(article_html(hit, context.application.bot_data["qabot"].answerer.article_text(hit)))
+    hit, pieces = cited[0], split_html(article_html(*cited))
     if len(pieces) > MAX_ARTICLE_MESSAGES:
         pieces = pieces[:MAX_ARTICLE_MESSAGES] + [f"(… {len(pieces) - MAX_ARTICLE_MESSAGES} more messages' worth of "
                                                   f"this article left out; see {hit.source})"]

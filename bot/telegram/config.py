@@ -12,7 +12,7 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any, Mapping
 
-from .config import ConfigError
+from ..config import ConfigError
 
 DEFAULT_API = "https://api.telegram.org/bot"
 # Telegram allows 1-256 characters A-Z a-z 0-9 _ - in a webhook secret token

@@ -1,7 +1,7 @@
 """``qabot telegram``: the Telegram frontend over the shared ``Answerer``.
 
 ``run_telegram(answerer, settings)`` reads the token from ``TELEGRAM_BOT_TOKEN``,
-the ``telegram:`` config section through ``telegram_config``, and runs the bot by
+the ``telegram:`` config section through ``bot.telegram.config``, and runs the bot by
 long polling, or as a webhook when ``telegram.webhook_url`` is set.
 """
 from __future__ import annotations
@@ -13,9 +13,9 @@ import logging
 import os
 from urllib.parse import urlsplit
 
-from .answering import Answerer
-from .config import ConfigError, Settings
-from .telegram_config import TelegramSettings, telegram_settings
+from ..answering import Answerer
+from ..config import ConfigError, Settings
+from .config import TelegramSettings, telegram_settings
 
 log = logging.getLogger("qabot.telegram")
 COMMANDS = [("ask", "answer a question from the articles"), ("help", "what I know and how to ask"),
@@ -67,8 +67,8 @@ def build_application(token: str, answerer: Answerer, tg: TelegramSettings, corp
     from telegram.ext import (ApplicationBuilder, CallbackQueryHandler, CommandHandler, InlineQueryHandler,
                               MessageHandler, filters)
 
-    from . import telegram_buttons as buttons
-    from . import telegram_handlers as h
+    from . import buttons
+    from . import handlers as h
 
     qa = h.Services(answerer, tg, corpus)
     bot, processor, limiter = durable_parts(token, tg, qa)
@@ -78,7 +78,10 @@ def build_application(token: str, answerer: Answerer, tg: TelegramSettings, corp
     new = filters.UpdateType.MESSAGE  # edits of old messages are not new questions
     for name, callback in (("start", h.start), ("help", h.start), ("ask", h.ask), ("reset", h.reset)):
         app.add_handler(CommandHandler(name, callback, filters=new))
-    app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND & new, h.message))
+    app.add_handler(MessageHandler((filters.TEXT | filters.CAPTION) & ~filters.COMMAND & new, h.message))
+    # a sticker, voice message, bare photo, location … in a private chat: a hint to type the question
+    app.add_handler(MessageHandler(filters.ChatType.PRIVATE & ~(filters.TEXT | filters.CAPTION) & new, h.media))
+    app.add_handler(MessageHandler(filters.ALL, h.ignored))  # the rest (group stickers, edits …): logged only
     app.add_handler(CallbackQueryHandler(buttons.button))
     app.add_handler(InlineQueryHandler(h.inline_query))
     app.add_error_handler(h.error)
@@ -90,22 +93,19 @@ def durable_parts(token: str, tg: TelegramSettings, qa):
     """The bot, update processor and limiter that keep order, retry and persist, with the saved state loaded."""
     from telegram.request import HTTPXRequest
 
-    from .telegram_persist import ChatOrderProcessor, Ledger, LedgerBot, StateFile
-    from .telegram_retry import RetryingLimiter
+    from .journal import Journal
+    from .persistence import ChatOrderProcessor, Durable, LedgerBot
+    from .retry import RetryingLimiter
 
-    state = StateFile(tg.state_file)
-    saved = state.load()
-    qa.history.restore(saved.get("chats") if isinstance(saved.get("chats"), dict) else {})
-    ledger = Ledger.from_saved(saved)
-    if ledger.last:
-        log.info("resuming after update %d with %d chats' history from %s", ledger.last, len(qa.history.chats),
-                 tg.state_file)
+    durable = Durable(Journal(tg.state_file), qa.history)
+    if durable.ledger.answered:
+        log.info("resuming with %d answered updates and %d chats' history from %s", len(durable.ledger.answered),
+                 len(qa.history.chats), tg.state_file)
     limiter = RetryingLimiter(tg.max_sends_per_second, tg.send_retry_seconds)
     bot = LedgerBot(token, base_url=tg.api_base_url, base_file_url=tg.base_file_url, rate_limiter=limiter,
                     request=HTTPXRequest(connection_pool_size=256), get_updates_request=HTTPXRequest())
-    bot.attach(ledger)
-    processor = ChatOrderProcessor(ledger, lambda: state.save({**ledger.snapshot(), "chats": qa.history.snapshot()}))
-    return bot, processor, limiter
+    bot.attach(durable.ledger)
+    return bot, ChatOrderProcessor(durable), limiter
 
 
 async def post_init(app) -> None:
