@@ -18,6 +18,7 @@ import numpy as np
 FIRST_SHARE = 0.1  # of the postings: the rarest terms scored first, to find passages to probe
 PROBE = 3  # times k: passages scored in full for a first k-th best score
 LOOKUP_COST = 0.5  # a binary search's step against adding a posting: look terms up for fewer candidates
+RAISE_FROM = 4096  # candidates: at most this many, their k-th best partial score raises θ
 MARGIN = 1e-6  # relative: bounds are compared with this slack, far above any rounding of the sums
 
 
@@ -135,7 +136,7 @@ def narrow(docs, impacts, lazy: Sequence[Term], cand: np.ndarray, partial: np.nd
     k best). A term is looked up for the candidates, or, while they are many, its postings added."""
     for t in [*lazy, None]:
         held = partial[cand]
-        if len(held) >= k:
+        if k <= len(held) <= RAISE_FROM:  # θ from probing is near the true one: raise it when cheap
             theta = max(theta, float(np.partition(held, len(held) - k)[len(held) - k]))
         cand = cand[held + rest >= theta - slack]
         if t is None:

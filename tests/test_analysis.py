@@ -195,3 +195,21 @@ def test_both_analyses_agree_on_real_sentences(analyzer):
     texts = [s for a in load_corpus([seeds]).articles for s in [a.title] + sentence_texts(a.text)]
     texts += ["商湯在哪一年成立？RoI-Align 與 x86_64，售價 13,600 元。", "ﬁnance İstanbul ½ 乾隆乾燥", "的了吗"]
     assert bulk_spans(analyzer, texts) == [sorted(analyzer.spans(t)) for t in texts]
+
+
+# stopwords, question words and the characters around them, Latin stopwords, numbers, punctuation
+STOPWORD_HEAVY = st.lists(st.sampled_from(
+    list("的了是在和与哪一年国个这那也都不有很商汤實验室医疗北京大学，。？！ 0123456789.,-") +
+    ["哪一年", "哪里", "是否", "the ", "does ", "and ", "RoI-Align ", "running ", "13,600 "]), max_size=60).map("".join)
+ALL_SETTINGS = [AnalysisSettings(bigrams=b, unigrams=u, stem=s) for b in (True, False) for u in (True, False)
+                for s in (True, False)]
+ANALYZERS: dict[AnalysisSettings, Analyzer] = {}
+
+
+@pytest.mark.parametrize("settings_", ALL_SETTINGS, ids=lambda s: f"bigrams={s.bigrams},unigrams={s.unigrams},stem={s.stem}")
+@settings(max_examples=60, deadline=None)
+@given(texts=st.lists(STOPWORD_HEAVY, min_size=1, max_size=4))
+def test_both_paths_agree_under_every_setting(settings_, texts):
+    """One rule set read by both paths: the same terms whatever is switched on or off."""
+    analyzer = ANALYZERS.setdefault(settings_, Analyzer(settings_))
+    assert bulk_spans(analyzer, texts) == [sorted(analyzer.spans(t)) for t in texts]
