@@ -71,6 +71,7 @@ class SearchResult(NamedTuple):
     answered: bool  # False: the articles don't seem to say
     coverage: float  # share of the question's weight the best hit holds
     truncated: bool  # the question was cut to ``max_question`` characters
+    missing_shards: tuple[int, ...] = ()  # a sharded index's shards that had no live copy: the hits are partial
 
 
 class Searcher:
@@ -185,8 +186,7 @@ class Searcher:
 
     def continues(self, passage: Passage) -> bool:
         """Does the paragraph go on after ``passage``?"""
-        rest = self.articles[passage.article_id].text[passage.end: passage.end + 8].lstrip(" \t\u3000")
-        return bool(rest) and rest[0] not in "\r\n"
+        return goes_on(self.articles[passage.article_id].text, passage.end)
 
     def holds_kind(self, sentence: str, kind: str, question: str) -> bool:
         """Does ``sentence`` name a thing of ``kind`` that ``question`` does not already name?"""
@@ -239,6 +239,12 @@ class Searcher:
         # single characters are a recall net, not what a reader should see marked
         spans = merge((s, e) for term, s, e in tokens if term in weights and term[0] != UNIGRAM)
         return Hit(rank, score, passage, self.articles[passage.article_id].source, matched, spans)
+
+
+def goes_on(text: str, end: int) -> bool:
+    """Does the paragraph of ``text`` go on after offset ``end``?"""
+    rest = text[end: end + 8].lstrip(" \t\u3000")
+    return bool(rest) and rest[0] not in "\r\n"
 
 
 def asked_for(question: str) -> str | None:
