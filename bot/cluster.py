@@ -24,6 +24,7 @@ from retrieval.shards import Layout, find_layout
 from .config import ConfigError, Settings
 
 COPIES = 2
+CONNECT = 2.0  # seconds: a scheduler or worker on the network answers a connection in well under this
 RECHECK = 1.0  # seconds: how often, at most, the worker list is read again while a holder is lost
 
 
@@ -57,7 +58,9 @@ class Cluster:
         logging.getLogger("distributed").setLevel(logging.ERROR)  # a lost worker is handled here, not shouted
         try:
             # direct: actor calls go from here to the worker, not through the scheduler
-            self.client = Client(address, timeout=min(timeout, 10), set_as_default=False, direct_to_workers=True)
+            # the timeout is also how long connecting to a lost worker is retried (refused, again and
+            # again) before its shards are asked of their other copies
+            self.client = Client(address, timeout=CONNECT, set_as_default=False, direct_to_workers=True)
         except (OSError, ValueError) as exc:
             raise ClusterError(f"cannot reach the Dask scheduler at {address} ({exc}); start one with "
                                "`dask scheduler` and workers with `dask worker`, see docs/cluster.md") from None
@@ -83,7 +86,11 @@ class Cluster:
                     with_actor = self.client.submit(ShardServer, actor=True, workers=[addr], pure=False)
                     try:
                         with self.client.as_current():  # the actor handle binds to the current client
-                            self.actors[name] = (addr, with_actor, with_actor.result(timeout=self.timeout))
+                            actor = with_actor.result(timeout=self.timeout)
+                        # unbound from its task: a call to a lost worker then fails at once, where the
+                        # handle would wait for the task to be run again (on that worker, which is gone)
+                        actor._future = None
+                        self.actors[name] = (addr, with_actor, actor)
                     except Exception:  # gone again already: left out until the next look
                         continue
 
