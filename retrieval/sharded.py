@@ -39,6 +39,7 @@ class Candidate(NamedTuple):
     article: int  # the article's number in its shard
 
 
+WIDEN = 4  # ``Searcher.best`` widens its pool 4 times when overlapping windows crowd it
 Query = tuple[dict, int]  # (weighted terms, how many candidates)
 Fetch = Callable[[Sequence[Query]], tuple[list[list[Candidate]], set[int]]]  # → each query's candidates, missing shards
 
@@ -152,7 +153,7 @@ class GlobalStats:
         self.size = layout.size
         self.fetch, self.seen = fetch, seen
         self.unseen_idf = float(idf(self.size, 0))
-        self.missing = threading.local()
+        self.asked = threading.local()  # this thread's question: shards missing, candidates fetched
 
     def df_of(self, term: str) -> int:
         tid = self.vocab.get(term)
@@ -163,10 +164,16 @@ class GlobalStats:
         return float(idf(self.size, self.df[tid])) if tid is not None else self.unseen_idf
 
     def top(self, weights: dict, k: int) -> list[tuple[int, float]]:
-        (found,), missing = self.fetch([(weights, k)])
-        self.missing.shards = getattr(self.missing, "shards", set()) | missing
-        self.seen.add(found)
-        return [(c.number, c.score) for c in found]
+        """The ``k`` best (passage, score) pairs over all shards. ``WIDEN`` times as many are fetched:
+        when overlapping windows crowd the first ones out the searcher asks again for that many
+        (a round trip saved; a shard's best k are the first k of its best 4k)."""
+        held = getattr(self.asked, "held", None)
+        if held is None or held[0] is not weights or held[1] < k:
+            (found,), missing = self.fetch([(weights, k * WIDEN)])
+            self.asked.missing = getattr(self.asked, "missing", set()) | missing
+            self.seen.add(found)
+            held = self.asked.held = (weights, k * WIDEN, found)
+        return [(c.number, c.score) for c in held[2][:k]]
 
 
 class Seen:
@@ -213,9 +220,13 @@ class ShardedSearcher(Searcher):
         articles.seen = seen
 
     def search(self, question: str, k: int = 5, context: Sequence[str] = ()) -> SearchResult:
-        self.index.missing.shards = set()
-        result = super().search(question, k, context)
-        return result._replace(missing_shards=tuple(sorted(self.index.missing.shards)))
+        asked = self.index.asked
+        asked.missing, asked.held = set(), None
+        try:
+            result = super().search(question, k, context)
+        finally:
+            asked.held = None
+        return result._replace(missing_shards=tuple(sorted(asked.missing)))
 
     def continues(self, passage: Passage) -> bool:
         return self.seen.get((passage.article_id, passage.start)).goes_on
