@@ -194,8 +194,14 @@ def test_worker_killed_mid_batch_loses_and_duplicates_no_question(cluster, index
 
 def test_ask_on_the_cluster_prints_what_ask_prints_locally(cluster, index_dir, capsys):
     corpus = real_corpus("cmrc2018-trial")
-    pair([corpus], index_dir, cluster.scheduler_address)
+    single, sharded = pair([corpus], index_dir, cluster.scheduler_address)
     question = gold_questions("cmrc2018-trial", 5)[4]
+    local, remote = Answerer(single), Answerer(sharded)
+    a, b = local.ask(question), remote.ask(question)
+    # what :open and the Telegram buttons show: the article's text, fetched from its shard
+    assert [remote.paragraph(h) for h in b.hits] == [local.paragraph(h) for h in a.hits]
+    assert remote.article_text(b.hits[0]) == local.article_text(a.hits[0])
+    assert (remote.article_count, remote.passage_count) == (local.article_count, local.passage_count)
     for extra in ([], ["--json"]):
         assert main(["ask", "--corpus", str(corpus), *extra, question]) == 0
         local = capsys.readouterr().out
