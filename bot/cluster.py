@@ -18,14 +18,16 @@ from pathlib import Path
 from typing import Sequence
 
 from retrieval.analysis import Analyzer
-from retrieval.sharded import ArticleDirectory, Candidate, Query, ShardedSearcher, loaded, merged, shard_candidates
+from retrieval.sharded import (ArticleDirectory, Candidate, Query, ShardedSearcher, loaded, merged, shard_candidates,
+                               shard_passages, shard_scores)
 from retrieval.shards import Layout, find_layout
 
 from .config import ConfigError, Settings
 
 COPIES = 2
 CONNECT = 2.0  # seconds: a scheduler or worker on the network answers a connection in well under this
-RECHECK = 1.0  # seconds: how often, at most, the worker list is read again while a holder is lost
+RECHECK = 1.0
+TWO_PHASE_FROM = 8  # shards: from here on a question fetches scores, then only the winners' passages  # seconds: how often, at most, the worker list is read again while a holder is lost
 
 
 class ClusterError(ConfigError):
@@ -42,6 +44,12 @@ class ShardServer:
 
     def candidates(self, layout_folder: str, numbers: Sequence[int], queries: Sequence[Query]) -> dict:
         return shard_candidates(layout_folder, numbers, queries)
+
+    def scores(self, layout_folder: str, numbers: Sequence[int], queries: Sequence[Query]) -> dict:
+        return shard_scores(layout_folder, numbers, queries)
+
+    def passages(self, layout_folder: str, wanted: dict) -> dict:
+        return shard_passages(layout_folder, wanted)
 
     def article(self, layout_folder: str, number: int, article: int) -> str:
         return loaded(layout_folder, number).articles[article].text
@@ -124,6 +132,7 @@ class Served:
         copies = min(COPIES, len(names))
         self.holders = {n: [names[(j + c) % len(names)] for c in range(copies)] for j, n in enumerate(self.present)}
         self.turn = 0
+        self.two_phase_from = TWO_PHASE_FROM
         self.warm()
 
     def warm(self) -> None:
@@ -141,35 +150,51 @@ class Served:
                 self.cluster.lost(name)
 
     def fetch(self, queries: Sequence[Query]) -> tuple[list[list[Candidate]], set[int]]:
-        """Each query's best candidates over all shards, and the shards none of whose holders answered."""
-        tried: dict[int, set[str]] = {n: set() for n in self.present}
-        found: dict[int, list] = {}
-        missing: set[int] = set()
+        """Each query's best candidates over all shards, and the shards none of whose holders answered.
+        From ``two_phase_from`` shards on, scores first and then the winners' passages: each shard's
+        best with their text would be most of what a question moves."""
         self.turn += 1
-        while len(found) + len(missing) < len(self.present):
-            plan = self.plan(tried, found, missing)
-            calls = []
-            for name, numbers in plan.items():
-                try:
-                    calls.append((name, numbers, self.cluster.actor(name).candidates(self.folder, numbers, queries)))
-                except Exception:  # the actor is known lost already
-                    self.failed(name, numbers, tried)
-            for name, numbers, call in calls:
-                try:
-                    found.update(call.result(timeout=self.cluster.timeout))
-                except Exception:  # lost mid-question, or its shards unreadable there: ask the other copy
-                    self.failed(name, numbers, tried)
-        parts = [[found[n][q] for n in found] for q in range(len(queries))]
-        return [merged(part, k) for part, (_, k) in zip(parts, queries)], missing
+        if len(self.present) < self.two_phase_from:
+            found, missing = self.ask(self.present, lambda actor, numbers: actor.candidates(self.folder, numbers, queries))
+            return [merged([found[n][q] for n in found], k) for q, (_, k) in enumerate(queries)], missing
+        scores, missing = self.ask(self.present, lambda actor, numbers: actor.scores(self.folder, numbers, queries))
+        winners = [merged([[(*t, n) for t in scores[n][q]] for n in scores], k) for q, (_, k) in enumerate(queries)]
+        wanted: dict[int, set] = {}
+        for best in winners:
+            for _, score, doc, n in best:
+                wanted.setdefault(n, set()).add((doc, score))
+        texts, lost = self.ask(sorted(wanted), lambda actor, numbers: actor.passages(
+            self.folder, {n: sorted(wanted[n]) for n in numbers}))
+        return [[texts[n][doc] for _, _, doc, n in best if n in texts] for best in winners], missing | lost
 
-    def plan(self, tried: dict, found: dict, missing: set) -> dict[str, list[int]]:
+    def ask(self, numbers: Sequence[int], call) -> tuple[dict[int, object], set[int]]:
+        """``call(actor, its shards)`` of one holder of each shard, until every shard has answered or
+        has no holder left: (the answers by shard, the shards without)."""
+        tried: dict[int, set[str]] = {n: set() for n in numbers}
+        found: dict[int, object] = {}
+        missing: set[int] = set()
+        while len(found) + len(missing) < len(numbers):
+            calls = []
+            for name, mine in self.plan(numbers, tried, found, missing).items():
+                try:
+                    calls.append((name, mine, call(self.cluster.actor(name), mine)))
+                except Exception:  # the actor is known lost already
+                    self.failed(name, mine, tried)
+            for name, mine, pending in calls:
+                try:
+                    found.update(pending.result(timeout=self.cluster.timeout))
+                except Exception:  # lost mid-question, or its shards unreadable there: ask the other copy
+                    self.failed(name, mine, tried)
+        return found, missing
+
+    def plan(self, numbers: Sequence[int], tried: dict, found: dict, missing: set) -> dict[str, list[int]]:
         """Which holder each shard still to be asked is asked of: live, not tried, the least loaded
         (the copies take turns); shards with none left join ``missing``."""
         if any(self.cluster.actor(x) is None for names in self.holders.values() for x in names) \
                 and time.monotonic() - self.cluster.checked > RECHECK:
             self.cluster.refresh()
         plan: dict[str, list[int]] = {}
-        for n in self.present:
+        for n in numbers:
             if n in found or n in missing:
                 continue
             names = self.holders[n]

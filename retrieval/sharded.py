@@ -63,14 +63,17 @@ class LoadedShard(NamedTuple):
     ids: np.ndarray  # each passage's number in the single index
 
     def candidates(self, weights: dict, k: int) -> list[Candidate]:
-        out = []
-        for doc, score in self.index.top(weights, k):
-            a, paragraph, part, start, end = self.table[doc].tolist()
-            article = self.articles[a]
-            passage = Passage(article.id, article.title, paragraph, part, start, end, article.text[start:end])
-            out.append(Candidate(int(self.ids[doc]), score, passage, article.source, goes_on(article.text, end),
-                                 self.number, a))
-        return out
+        return [self.candidate(doc, score) for doc, score in self.index.top(weights, k)]
+
+    def scored(self, weights: dict, k: int) -> list[tuple[int, float, int]]:
+        """(passage number, score, passage in this shard) of the best ``k``: the first of two phases."""
+        return [(int(self.ids[doc]), score, doc) for doc, score in self.index.top(weights, k)]
+
+    def candidate(self, doc: int, score: float) -> Candidate:
+        a, paragraph, part, start, end = self.table[doc].tolist()
+        article = self.articles[a]
+        passage = Passage(article.id, article.title, paragraph, part, start, end, article.text[start:end])
+        return Candidate(int(self.ids[doc]), score, passage, article.source, goes_on(article.text, end), self.number, a)
 
 
 def load_shard(layout_folder: Path, number: int) -> LoadedShard:
@@ -126,9 +129,21 @@ def shard_candidates(layout_folder: str, numbers: Sequence[int], queries: Sequen
     return out
 
 
-def merged(parts: Sequence[list[Candidate]], k: int) -> list[Candidate]:
-    """The ``k`` best of the shards' candidates, ranked as one index ranks: score, then passage number."""
-    return sorted((c for part in parts for c in part), key=lambda c: (-c.score, c.number))[:k]
+def shard_scores(layout_folder: str, numbers: Sequence[int], queries: Sequence[Query]) -> dict[int, list]:
+    """``shard_candidates`` without the passages: (number, score, passage in its shard) each."""
+    return {n: [loaded(layout_folder, n).scored(weights, k) for weights, k in queries] for n in numbers}
+
+
+def shard_passages(layout_folder: str, wanted: dict[int, list[tuple[int, float]]]) -> dict[int, dict]:
+    """The candidates of (passage in its shard, score) pairs, by shard and passage: the second phase."""
+    return {n: {doc: loaded(layout_folder, n).candidate(doc, score) for doc, score in pairs}
+            for n, pairs in wanted.items()}
+
+
+def merged(parts: Sequence[list], k: int) -> list:
+    """The ``k`` best of the shards' candidates (or ``scored`` triples: number and score first too),
+    ranked as one index ranks: score, then passage number."""
+    return sorted((c for part in parts for c in part), key=lambda c: (-c[1], c[0]))[:k]
 
 
 def local_fetch(layout: Layout) -> Fetch:
