@@ -8,6 +8,7 @@ Saved as .npy arrays and JSON, loaded memory-mapped; never pickled.
 from __future__ import annotations
 
 import json
+import os
 import threading
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -136,7 +137,7 @@ class BM25Index:
         folder.mkdir(parents=True, exist_ok=True)
         for name in ARRAYS:
             array = getattr(self, name)
-            if isinstance(array, np.memmap) and Path(array.filename) == (folder / f"{name}.npy").absolute():
+            if isinstance(array, np.memmap) and same_file(array.filename, folder / f"{name}.npy"):
                 pass  # made in place by Merger.index; the system writes it out (as it does np.save's)
             else:
                 np.save(folder / f"{name}.npy", array, allow_pickle=False)
@@ -158,3 +159,10 @@ class BM25Index:
             raise IndexStoreError(f"index in {folder} is inconsistent; run `qabot index` to rebuild it")
         return cls(Vocabulary(words, codes), arrays, BM25Settings(meta["k1"], meta["b"]))
 
+
+def same_file(a, b) -> bool:
+    """Whether two paths name one file, however spelt (``..``, symlinks): numpy keeps a normalised path."""
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False

@@ -24,7 +24,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, unquote
 
 from fake_faults import Faults
 from telegram_rules import BadRequest, check_markup, check_text, units
@@ -67,6 +67,7 @@ class FakeBotAPI(Faults):
     outage_status: int | None = None  # every call answered with this 5xx status
     pushed: dict = field(default_factory=dict)  # update_id → every update ever pushed
     offsets: list = field(default_factory=list)  # the offset of every getUpdates call
+    files: dict = field(default_factory=dict)  # file_id → (file_path, bytes) for getFile and /file/bot<token>/<path>
 
     def __post_init__(self):
         self.cond = threading.Condition()
@@ -157,6 +158,8 @@ class FakeBotAPI(Faults):
 
     # --- HTTP ---------------------------------------------------------------------------------
     def handle(self, request: BaseHTTPRequestHandler) -> None:
+        if request.path.startswith("/file/bot"):
+            return self.download(request)
         token, _, method = request.path.removeprefix("/bot").partition("/")
         params = self.read_params(request)
         if token != self.token:
@@ -212,6 +215,25 @@ class FakeBotAPI(Faults):
                 params[key] = value
         return params
 
+    def download(self, request) -> None:
+        """A file's bytes at ``/file/bot<token>/<file_path>``, as Telegram serves what getFile named."""
+        token, _, path = unquote(request.path).removeprefix("/file/bot").partition("/")  # PTB quotes the URL
+        found = next((data for file_path, data in self.files.values() if file_path == path), None)
+        body, status = (found, 200) if found is not None and token == self.token else (b"", 404)
+        with self.cond:
+            self.calls.append(Call("download", {"file_path": path}, status))
+        request.send_response(status)
+        request.send_header("Content-Length", str(len(body)))
+        request.end_headers()
+        request.wfile.write(body)
+
+    def upload(self, name: str, data: bytes, mime_type: str = "application/octet-stream") -> dict:
+        """A document as a user's message carries it; its bytes served to getFile and the download."""
+        file_id = f"file{next(self.message_ids)}"
+        self.files[file_id] = (f"documents/{file_id}_{name}", data)
+        return {"file_id": file_id, "file_unique_id": f"u{file_id}", "file_name": name, "mime_type": mime_type,
+                "file_size": len(data)}
+
     # --- methods ------------------------------------------------------------------------------
     def dispatch(self, method: str, p: dict):
         simple = {"deleteWebhook": True, "setMyCommands": True, "answerCallbackQuery": None, "close": True,
@@ -221,6 +243,11 @@ class FakeBotAPI(Faults):
                     "can_join_groups": True, "can_read_all_group_messages": False, "supports_inline_queries": True}
         if method == "getUpdates":
             return self.get_updates(p)
+        if method == "getFile":
+            if p.get("file_id") not in self.files:
+                raise BadRequest("Bad Request: invalid file_id")
+            path, data = self.files[p["file_id"]]
+            return {"file_id": p["file_id"], "file_unique_id": f"u{p['file_id']}", "file_size": len(data), "file_path": path}
         if method in ("sendMessage", "editMessageText", "editMessageReplyMarkup"):
             return getattr(self, method)(p)
         if method == "answerInlineQuery":
@@ -344,6 +371,14 @@ def message(api: FakeBotAPI, chat_id: int, user_id: int, text: str | None, chat_
     if reply_to:
         msg["reply_to_message"] = reply_to
     return {"message": msg}
+
+
+def document(api: FakeBotAPI, chat_id: int, user_id: int, name: str, data: bytes) -> dict:
+    """A ``message`` update with a document (in a private chat), its file held by the fake."""
+    update = message(api, chat_id, user_id, "")
+    del update["message"]["text"]
+    update["message"]["document"] = api.upload(name, data)
+    return update
 
 
 def callback(api: FakeBotAPI, user_id: int, stored_message: dict, data: str) -> dict:

@@ -43,10 +43,11 @@ def free_port() -> int:
 class RunningBot:
     """``python -m bot --config CONFIG telegram --corpus CORPUS`` with the fake API's URL and token."""
 
-    def __init__(self, api: FakeBotAPI, folder: Path, config: str, env: dict | None = None, log: str = "bot.log"):
+    def __init__(self, api: FakeBotAPI, folder: Path, config: str, env: dict | None = None, log: str = "bot.log",
+                 corpus: Path | None = None):
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "config.yaml").write_text(config, encoding="utf-8")
-        corpus = write_corpus(folder / "corpus.jsonl")
+        corpus = corpus or write_corpus(folder / "corpus.jsonl")
         self.api, self.log_path, self.folder = api, folder / log, folder
         self.started = sum(c.method == "setMyCommands" for c in api.calls)  # a restart registers them again
         environ = {k: v for k, v in os.environ.items() if not k.startswith("TELEGRAM_")}

@@ -356,7 +356,7 @@ def test_without_a_token_it_says_how_to_get_one(tmp_path, capsys, monkeypatch):
 
 def test_config_errors_name_the_key(tmp_path, capsys, monkeypatch):
     code, err = run_cli(tmp_path, capsys, monkeypatch, "telegram:\n  rate_limit: 3\n")
-    assert code == 1 and "Error: telegram: unknown key 'rate_limit'; valid keys: allowed_chats" in err
+    assert code == 1 and "Error: telegram: unknown key 'rate_limit'; valid keys: admins, allow_private_urls, allowed_chats" in err
     assert "rate_limit_per_minute" in err
     code, err = run_cli(tmp_path, capsys, monkeypatch, "telegram:\n  webhook_url: https://example.org/hook\n")
     assert code == 1 and "no webhook secret: set TELEGRAM_WEBHOOK_SECRET" in err
@@ -368,7 +368,7 @@ def test_config_errors_name_the_key(tmp_path, capsys, monkeypatch):
     ({"log_text": "no"}, "telegram.log_text should be true or false"),
     ({"webhook_port": 70000}, "telegram.webhook_port should be a whole number from 1 to 65535"),
     ({"webhook_url": "https://x/h", "webhook_secret": "has space"}, "should be 1-256 characters"),
-    ([1, 2], "telegram: should be a mapping"),
+    ([1, 2], "telegram should be a mapping"),
 ])
 def test_bad_values_are_config_errors(raw, message):
     with pytest.raises(ConfigError, match=message):

@@ -16,6 +16,7 @@ from typing import Callable, Sequence
 from retrieval import Hit
 
 from ..answering import CANT_SEARCH, NO_HITS, NOT_COVERED, Answer, citation, cut_notice, mark, partial_notice
+from retrieval.safetext import printable
 
 # Kinsoku: these never start a line, these never end one.
 NO_START = set("，。、；：！？）」』”’》〉】…,.;:!?)]}%·")
@@ -66,11 +67,6 @@ def char_width(ch: str) -> int:
 def text_width(text: str) -> int:
     """Columns ``text`` takes on a terminal; colour codes take none."""
     return sum(char_width(ch) for ch in SGR.sub("", text))
-
-
-def printable(text: str) -> str:
-    """``text`` with control characters (tabs, escapes: an article could hold any) as spaces; offsets kept."""
-    return "".join(" " if ch != "\n" and unicodedata.category(ch) == "Cc" else ch for ch in text)
 
 
 def wrap_offsets(text: str, width: int | None) -> list[tuple[int, int]]:

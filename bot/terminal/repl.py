@@ -14,12 +14,14 @@ import shutil
 import sys
 import threading
 import unicodedata
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, Callable
+
+from retrieval.safetext import printable
 
 from ..answering import Answerer
-from ..config import ConfigError, Settings
+from ..config import Settings, described, limit, read
 from .format import COLOUR, PLAIN, Format, render_answer, render_more, render_opened
 
 MAX_K = 50
@@ -28,30 +30,16 @@ MAX_K = 50
 @dataclass(frozen=True)
 class ReplSettings:
     """The ``repl:`` section of config.yaml."""
-    history: str | None = None  # history file; None: $XDG_STATE_HOME or ~/.local/state, then qabot/history
-    k: int | None = None  # results shown per answer; None: search.k
-    width: int | None = None  # wrap at most this many columns; None: the terminal width
+    # history file; None: $XDG_STATE_HOME or ~/.local/state, then qabot/history
+    history: Path | None = field(default=None, **described("a file path"))
+    k: int | None = field(default=None, **limit(1, MAX_K))  # results shown per answer; None: search.k
+    # wrap at most this many columns; None: the terminal width
+    width: int | None = field(default=None, **limit(20, what="a whole number of at least 20 columns"))
 
 
 def repl_settings(raw: object) -> ReplSettings:
     """Check the raw ``repl:`` section: unknown keys and wrong types are ``ConfigError``s."""
-    if raw is None:
-        return ReplSettings()
-    if not isinstance(raw, dict):
-        raise ConfigError(f"repl should be a mapping of settings, not {raw!r}")
-    valid = [f.name for f in fields(ReplSettings)]
-    for key, value in raw.items():
-        if key not in valid:
-            raise ConfigError(f"repl: unknown key {key!r}; valid keys: {', '.join(valid)}")
-        if value is None:
-            continue
-        if key == "history" and not isinstance(value, str):
-            raise ConfigError(f"repl.history should be a file path, not {value!r}")
-        if key in ("k", "width") and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
-            raise ConfigError(f"repl.{key} should be a whole number of at least 1, not {value!r}")
-    if raw.get("width") is not None and raw["width"] < 20:
-        raise ConfigError(f"repl.width should be at least 20 columns, not {raw['width']!r}")
-    return ReplSettings(**raw)
+    return read(ReplSettings, raw, "repl")
 
 
 def history_path(config: ReplSettings) -> Path:
@@ -76,6 +64,7 @@ def help_text(k: int) -> str:
         f"  :k N         show N results per answer (now {k})",
         "  :reset       forget the conversation: the next question starts afresh",
         "  :reload      re-read the articles (only changed ones are re-indexed)",
+        "  :add SOURCE  add a file, folder or http(s) URL to the articles, then re-index",
         "  :help        this help",
         "  :quit        leave (or Ctrl-D); Ctrl-C cancels the line being typed",
     ])
@@ -99,14 +88,14 @@ def clean(line: str) -> str:
 class Session:
     """One conversation: earlier questions (the follow-up context) and the results last shown."""
 
-    def __init__(self, answerer: Answerer, k: int, fmt: Format):
-        self.answerer, self.k, self.fmt = answerer, k, fmt
+    def __init__(self, answerer: Answerer, k: int, fmt: Format, add: Callable[[list[str]], str] | None = None):
+        self.answerer, self.k, self.fmt, self.adder = answerer, k, fmt, add
         self.questions: list[str] = []
         self.last = None  # (question, context) of the last answered question, for :more
         self.hits: list = []  # results shown for it so far, best first
         self.commands = {"help": self.help, "h": self.help, "?": self.help, "more": self.more,
                          "open": self.open, "reset": self.reset, "k": self.set_k, "reload": self.reload,
-                         "quit": self.quit, "q": self.quit, "exit": self.quit}
+                         "quit": self.quit, "q": self.quit, "exit": self.quit, "add": self.add}
 
     def handle(self, line: str) -> str:
         """The text to show for one input line (empty for a blank line); raises ``Quit``."""
@@ -175,6 +164,14 @@ class Session:
         self.hits = []  # results shown so far point into the old index
         return self.answerer.reload()
 
+    def add(self, args: list[str]) -> str:
+        if not args:
+            return "Usage: :add PATH|URL … adds article files, folders or web pages to the corpus."
+        if self.adder is None:
+            return "Adding is not available here."
+        self.hits = []  # results shown so far point into the old index
+        return self.adder(args)
+
     def help(self, args: list[str]) -> str:
         return help_text(self.k)
 
@@ -206,14 +203,15 @@ def terminal_width(limit: int | None):
     return width
 
 
-def run_repl(answerer: Answerer, settings: Settings, plain: bool = False) -> int:
+def run_repl(answerer: Answerer, settings: Settings, plain: bool = False,
+             add: Callable[[list[str]], str] | None = None) -> int:
     """Run the REPL until :quit or end of input; returns the exit status."""
     config = repl_settings(settings.extra.get("repl"))
     k = config.k or answerer.k
     if plain or not interactive():
         width = terminal_width(config.width) if sys.stdout.isatty() else (lambda: config.width)
-        return run_plain(Session(answerer, k, Format(PLAIN, width)), banner(answerer), sys.stdin, sys.stdout)
-    session = Session(answerer, k, Format(COLOUR, terminal_width(config.width)))
+        return run_plain(Session(answerer, k, Format(PLAIN, width), add), banner(answerer), sys.stdin, sys.stdout)
+    session = Session(answerer, k, Format(COLOUR, terminal_width(config.width)), add)
     warm_up(answerer)
     return run_interactive(session, banner(answerer), history_path(config))
 
@@ -253,7 +251,7 @@ def run_plain(session: Session, greeting: str, stdin: IO[str], stdout: IO[str]) 
             out = session.handle(line)
         except Quit:
             return 0
-        stdout.write(("" if person else f"> {line}\n") + out + "\n\n")
+        stdout.write(("" if person else f"> {printable(line)}\n") + out + "\n\n")
 
 
 def run_interactive(session: Session, greeting: str, history_file: Path) -> int:
@@ -287,7 +285,7 @@ def open_history(path: Path):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.touch(exist_ok=True)
     except OSError as exc:
-        print(f"Warning: history not saved: cannot write {path}: {exc.strerror}; set QABOT_HISTORY "
-              "to a writable file", file=sys.stderr)
+        print(printable(f"Warning: history not saved: cannot write {path}: {exc.strerror}; set QABOT_HISTORY "
+                        "to a writable file"), file=sys.stderr)
         return InMemoryHistory()
     return FileHistory(str(path))
