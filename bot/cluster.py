@@ -25,7 +25,7 @@ from retrieval.shards import Layout, find_layout
 from .config import ConfigError, Settings
 
 COPIES = 2
-CONNECT = 2.0  # seconds: a scheduler or worker on the network answers a connection in well under this
+CONNECT = 3.0  # seconds: a worker on the network answers a connection in well under this
 RECHECK = 1.0
 TWO_PHASE_FROM = 8  # shards: from here on a question fetches scores, then only the winners' passages  # seconds: how often, at most, the worker list is read again while a holder is lost
 
@@ -66,12 +66,13 @@ class Cluster:
         logging.getLogger("distributed").setLevel(logging.ERROR)  # a lost worker is handled here, not shouted
         try:
             # direct: actor calls go from here to the worker, not through the scheduler
-            # the timeout is also how long connecting to a lost worker is retried (refused, again and
-            # again) before its shards are asked of their other copies
-            self.client = Client(address, timeout=CONNECT, set_as_default=False, direct_to_workers=True)
+            self.client = Client(address, timeout=max(min(timeout, 10), CONNECT), set_as_default=False, direct_to_workers=True)
         except (OSError, ValueError) as exc:
             raise ClusterError(f"cannot reach the Dask scheduler at {address} ({exc}); start one with "
                                "`dask scheduler` and workers with `dask worker`, see docs/cluster.md") from None
+        # how long connecting to a worker is retried (a lost one refuses, again and again) before its
+        # shards are asked of their other copies: Dask's default is the client's whole timeout
+        self.client.rpc.timeout = CONNECT
         self.address, self.timeout = address, timeout
         self.actors: dict[str, tuple[str, object, object]] = {}  # name → (address, future, actor)
         self.lock = threading.Lock()

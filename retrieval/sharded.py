@@ -37,6 +37,8 @@ class Candidate(NamedTuple):
     goes_on: bool  # its paragraph goes on after it (the re-rank's edge rule)
     shard: int
     article: int  # the article's number in its shard
+    date: str = ""  # the article's (``Article.date``, ``Article.url``)
+    url: str = ""
 
 
 WIDEN = 4  # ``Searcher.best`` widens its pool 4 times when overlapping windows crowd it
@@ -73,7 +75,8 @@ class LoadedShard(NamedTuple):
         a, paragraph, part, start, end = self.table[doc].tolist()
         article = self.articles[a]
         passage = Passage(article.id, article.title, paragraph, part, start, end, article.text[start:end])
-        return Candidate(int(self.ids[doc]), score, passage, article.source, goes_on(article.text, end), self.number, a)
+        return Candidate(int(self.ids[doc]), score, passage, article.source, goes_on(article.text, end), self.number, a,
+                         article.date, article.url)
 
 
 def load_shard(layout_folder: Path, number: int) -> LoadedShard:
@@ -248,10 +251,13 @@ class ShardedSearcher(Searcher):
 
 
 class ArticleView(NamedTuple):
+    """An ``Article`` whose text is fetched when it is read."""
     id: str
     title: str
     source: str
     read: Callable[[], str]
+    date: str = ""
+    url: str = ""
 
     @property
     def text(self) -> str:
@@ -271,7 +277,7 @@ class ArticleDirectory:
 
     def __getitem__(self, article_id: str) -> ArticleView:
         c = self.seen.get(article_id)
-        return ArticleView(article_id, c.passage.title, c.source, lambda: self.read(c.shard, c.article))
+        return ArticleView(article_id, c.passage.title, c.source, lambda: self.read(c.shard, c.article), c.date, c.url)
 
     def values(self):
         return [ArticleView("", "", label, lambda: "") for label in self.layout.labels]

@@ -175,16 +175,21 @@ def test_worker_killed_mid_batch_loses_and_duplicates_no_question(cluster, index
 
     killed_after = []
 
+    done = threading.Event()
+
     def kill_soon():
-        while out.tell() < 200_000:  # some dozens of records written
+        while out.tell() < 200_000 and not done.is_set():  # some dozens of records written
             time.sleep(0.01)
-        kill(sharded, victim)
         killed_after.append(out.getvalue().count("\n"))
+        kill(sharded, victim)
 
     killer = threading.Thread(target=kill_soon)
     killer.start()
-    run_batch(Answerer(sharded), items, out)
-    killer.join()
+    try:
+        run_batch(Answerer(sharded), items, out)
+    finally:
+        done.set()
+        killer.join()
     records = [json.loads(line) for line in out.getvalue().splitlines()]
     assert 0 < killed_after[0] < 1500  # the worker was lost with most of the batch still to come
     assert [r["id"] for r in records] == list(range(2000))
