@@ -51,9 +51,16 @@ class Answer:
             out["error"] = self.problem
         if self.result and self.result.truncated:
             out["notice"] = cut_notice(len(self.result.question))
+        if self.result and self.result.notice:  # a year the articles contradict: what they cover instead
+            out["notice"] = " ".join(filter(None, (out.get("notice"), contradiction_notice(self.result.notice))))
         if self.result and self.result.missing_shards:
             out["partial"] = {"missing_shards": list(self.result.missing_shards)}
         return out
+
+
+def contradiction_notice(said: str) -> str:
+    """The note shown when a question names a year the articles contradict ("the articles cover 2018, not 2020")."""
+    return f"({said})"
 
 
 def passage_record(hit: Hit) -> dict:
@@ -150,6 +157,8 @@ def plain_text(answer: Answer, snippets: int = 3) -> str:
         lines.append(partial_notice(answer.result.missing_shards))
     if not answer.hits:
         return "\n".join(lines + [NO_HITS])
+    if answer.result and answer.result.notice:
+        lines.append(contradiction_notice(answer.result.notice))
     if not answer.answered:
         lines.append(NOT_COVERED)
     best, rest = answer.hits[0], answer.hits[1:1 + snippets]

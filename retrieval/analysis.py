@@ -18,14 +18,14 @@ from typing import NamedTuple, Sequence
 
 import numpy as np
 
-from . import grams
+from . import grams, numerals
 from .grams import BIGRAM, UNIGRAM  # noqa: F401  (the term markers, as search knows them)
 
 DATA = Path(__file__).parent / "data"
 # The term rules, each stated once; ``Analyzer.spans`` (one short text, Python) and
 # ``Analyzer.analyse`` (many texts, array operations) both read them.
 # Latin identifiers (RoI-Align, x86_64, 3.5-turbo); numbers with , or . inside.
-OTHER = re.compile(r"(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)(?![a-z])"
+OTHER = re.compile(r"(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)(?![a-z\d])"
                    r"|(?P<word>[a-z0-9]+(?:[-_.'][a-z0-9]+)*)")
 HAN_RANGES = ((0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF))  # what bigrams and characters are made of
 WORD_FIRST = (0x3400, 0x9FFF)  # a jieba word is a term when its first character is in here
@@ -110,7 +110,7 @@ class AnalysisSettings:
 
     def key(self) -> dict:
         return {"bigrams": self.bigrams, "unigrams": self.unigrams, "stem": self.stem, "user_dict": self.user_dict, "hmm": self.hmm,
-                "version": 5}
+                "version": 6}  # 6: Chinese numerals also give their Arabic number
 
 
 LIBRARIES = ("rjieba", "jieba", "opencc", "PyStemmer")  # their versions can change the terms
@@ -233,8 +233,9 @@ class Analyzer:
         out += self.other_tokens(norm)
         codes, starts, lengths = grams_of(code_points(norm), np.frombuffer(keep, dtype=bool), self.stopwords,
                                           self.settings)
-        for kind, at, n in zip(codes, starts, lengths):
-            out += zip(grams.terms(kind), at.tolist(), (at + n).tolist())
+        for at, n in zip(starts, lengths):  # the grams' terms are the text there, marked
+            marker = BIGRAM if n == 2 else UNIGRAM
+            out += [(marker + norm[i:i + n], i, i + n) for i in at.tolist()]
         return out
 
     def analyse(self, texts: Sequence[str]) -> Analysed:
@@ -272,7 +273,8 @@ class Analyzer:
         unique = list(dict.fromkeys(words))  # C loops from here: a Python step per token is the cost
         place = {w: i for i, w in enumerate(unique)}
         local = np.fromiter(map(place.__getitem__, words), dtype=np.int64, count=len(words))
-        rules = [self.rule(w) for w in unique]
+        known, rule = self.known, self.rule
+        rules = [known.get(w) or rule(w) for w in unique]
         stopped = np.fromiter((r[0] for r in rules), dtype=bool, count=len(unique))
         cut = np.zeros(len(words), dtype=bool)
         cut[plain_cut(starts, ends, len(cp))] = True
@@ -306,7 +308,7 @@ class Analyzer:
                 found.append((match.group().replace(",", ""), start, end))
             else:
                 found += self.word_tokens(match.group(), start)
-        return found
+        return found + numerals.terms(text)  # 两万七千 → 27000, beside the characters
 
     def tagged(self, text: str) -> list[tuple[str, str]]:
         """(word, part-of-speech tag) pairs of already normalised ``text``, jieba's tag set

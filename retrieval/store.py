@@ -31,7 +31,8 @@ from .passages import Passage
 from .safetext import without_surrogates
 from .search import Searcher, SearchSettings
 
-FORMAT = 7  # 6: articles.json rows carry date and url; 7: max_impact.npy, the bounds pruning skips by
+FORMAT = 8  # 6: articles.json rows carry date and url; 7: Chinese numerals give Arabic number terms;
+           # 8: max_impact.npy, the bounds pruning skips by
 MAPPED = frozenset(f"{name}.npy" for name in (*ARRAYS, "grams"))  # memory-mapped, so checked by samples at load
 
 
