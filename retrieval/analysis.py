@@ -79,12 +79,6 @@ def code_points(text: str) -> np.ndarray:
     return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32).astype(np.int64)
 
 
-class Token(NamedTuple):
-    term: str
-    start: int
-    end: int
-
-
 class Analysed(NamedTuple):
     """The terms of several texts: token i stands at ``start[i]:end[i]`` of text ``text[i]``; its
     term is ``words[term[i]]``, or the gram ``grams[term[i] - len(words)]`` above them."""
@@ -205,10 +199,6 @@ class Analyzer:
                 changed = "\n".join(same_length(line, change) for line in joined.split("\n"))
             joined = changed
         return joined
-
-    def tokens(self, text: str) -> list[Token]:
-        """Every term of ``text`` with its offsets, stopwords dropped."""
-        return [Token(*span) for span in self.spans(text)]
 
     def terms(self, text: str) -> list[str]:
         """The terms alone: what the index counts."""
@@ -332,12 +322,12 @@ class Analyzer:
 
 def read_user_dict(path: str) -> list[tuple[str, int | None, str | None]]:
     """Entries of a jieba user dictionary: ``word [freq] [tag]`` a line."""
-    from .errors import CorpusError
+    from .errors import AnalysisError
 
     try:
         lines = Path(path).read_text(encoding="utf-8-sig").splitlines()
     except (OSError, UnicodeDecodeError) as exc:
-        raise CorpusError(f"cannot read the user dictionary {path}: {exc}; give a UTF-8 file, "
+        raise AnalysisError(f"cannot read the user dictionary {path}: {exc}; give a UTF-8 file, "
                           "one 'word [freq] [tag]' a line (analysis.user_dict in config.yaml)") from None
     out = []
     for line in lines:

@@ -44,12 +44,6 @@ class BM25Index:
         self.unseen_idf = self.idf_of(0)
 
     @classmethod
-    def build(cls, docs: Iterable[Sequence[str]], settings: BM25Settings = BM25Settings()) -> "BM25Index":
-        """An index over term lists, one list a passage."""
-        counts = Counts.of([list(d) for d in docs])
-        return cls.from_counts(counts, settings)
-
-    @classmethod
     def from_counts(cls, counts: "Counts", settings: BM25Settings = BM25Settings()) -> "BM25Index":
         """An index from (term, passage, tf) counts. The vocabulary is sorted and postings ordered
         by (term, passage), so the same counts give the same arrays however they were gathered:

@@ -124,8 +124,8 @@ class Searcher:
             raise QuestionError("the question is empty; type a question, e.g. 商汤和谁合作？")
         truncated = len(question) > self.settings.max_question
         question = question[: self.settings.max_question]
-        cleaned = clean(question)
-        own, merged = self.query(cleaned, [clean(c[: self.settings.max_question]) for c in context])
+        cleaned = strip_markup(question)
+        own, merged = self.query(cleaned, [strip_markup(c[: self.settings.max_question]) for c in context])
         if not own:
             unknown = any(ch.isalpha() and not ch.isascii() and not "\u3400" <= ch <= "\u9fff" for ch in cleaned)
             raise QuestionError(
@@ -287,7 +287,7 @@ def occurrences(text: str, needle: str):
         at = text.find(needle, at + 1)
 
 
-def clean(text: str) -> str:
+def strip_markup(text: str) -> str:
     """The question without markup or control codes: HTML tags, ANSI escapes, NUL and the like."""
     return CONTROL.sub(" ", MARKUP.sub(" ", searchable(text)))
 

@@ -121,14 +121,22 @@ def lineage(paths: Sequence[str | os.PathLike], settings: RetrievalSettings) -> 
     return hashlib.sha256(json.dumps([where, settings.index_key()], sort_keys=True).encode()).hexdigest()[:20]
 
 
-def open_searcher(paths: Sequence[str | os.PathLike], settings: RetrievalSettings, index_dir: Path,
-                  rebuild: bool = False, progress: Callable[[str], None] | None = None,
+def default_index_dir() -> Path:
+    """Where indexes are cached unless told otherwise: ``QABOT_INDEX_DIR``, else ~/.cache/qabot."""
+    return Path(os.environ.get("QABOT_INDEX_DIR") or "~/.cache/qabot").expanduser()
+
+
+def open_searcher(paths: Sequence[str | os.PathLike], settings: RetrievalSettings | None = None,
+                  index_dir: Path | None = None, rebuild: bool = False, progress: Callable[[str], None] | None = None,
                   steps: Callable[[int, int], None] | None = None, thorough: bool = False) -> Opened:
     """A ``Searcher`` over ``paths``, from the cache in ``index_dir`` when it is current.
 
     ``progress`` hears what is being done; ``steps(done, total)`` follows passage analysis. A
     cached index's big mapped arrays are checked fully in the background (``thorough``: before
-    it is used), and a damaged one is rebuilt."""
+    it is used), and a damaged one is rebuilt. Without ``settings`` the product's defaults apply;
+    without ``index_dir``, ``default_index_dir()``."""
+    settings = settings or RetrievalSettings()
+    index_dir = Path(index_dir) if index_dir is not None else default_index_dir()
     key = corpus_key(paths, settings, index_dir)
     folder = Path(index_dir) / key[:20]
     analyzer = Analyzer(settings.analysis)

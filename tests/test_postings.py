@@ -13,6 +13,8 @@ from retrieval.errors import IndexStoreError
 from retrieval.index import ARRAYS, BM25Index, BM25Settings, Counts
 from retrieval.postings import Merger
 
+from conftest import index_of
+
 DOCS = [
     ["商汤", "·商汤", "•商", "成立", "医疗", "医疗"],
     ["zebra", "apple", "•北", "·北京", "2024"],
@@ -39,21 +41,21 @@ def assert_same(a: BM25Index, b: BM25Index) -> None:
 
 @pytest.mark.parametrize("term", sorted({t for d in DOCS for t in d}))
 def test_scores_match_hand_written_bm25(term):
-    index = BM25Index.build(DOCS)
+    index = index_of(DOCS)
     assert np.allclose(index.scores({term: 1.0}), expected_scores(DOCS, term), rtol=1e-5)
 
 
 def test_vocabulary_is_words_sorted_then_characters_then_bigrams():
-    index = BM25Index.build(DOCS)
+    index = index_of(DOCS)
     assert index.vocab.words == sorted({t for d in DOCS for t in d if t[0] not in "·•"})
     assert index.vocab.terms[len(index.vocab.words):] == ["•京", "•北", "•商", "·北京", "·商汤"]
 
 
 def test_slices_do_not_change_the_index(monkeypatch):
     """Term runs and unpacking go a slice at a time: a run cut by a slice border is one run."""
-    whole = BM25Index.build(DOCS)
+    whole = index_of(DOCS)
     monkeypatch.setattr(postings, "SLICE", 3)
-    assert_same(BM25Index.build(DOCS), whole)
+    assert_same(index_of(DOCS), whole)
 
 
 def highest_by_hand(index: BM25Index) -> np.ndarray:
@@ -64,14 +66,14 @@ def highest_by_hand(index: BM25Index) -> np.ndarray:
 def test_each_terms_highest_impact_is_kept(monkeypatch):
     """The bound pruning skips by, also for terms cut by slice borders."""
     docs = [[f"w{i % 7}"] * (1 + i % 5) + ["common"] * (i % 3 + 1) for i in range(60)]
-    assert np.array_equal(BM25Index.build(docs).max_impact, highest_by_hand(BM25Index.build(docs)))
+    assert np.array_equal(index_of(docs).max_impact, highest_by_hand(index_of(docs)))
     monkeypatch.setattr(postings, "SLICE", 4)
-    assert np.array_equal(BM25Index.build(docs).max_impact, highest_by_hand(BM25Index.build(docs)))
+    assert np.array_equal(index_of(docs).max_impact, highest_by_hand(index_of(docs)))
 
 
 def test_a_tf_too_big_for_its_field_is_kept_exactly():
     docs = [["哈"] * 300 + ["笑"], ["笑", "哈"], ["•哈"] * 70000]
-    index = BM25Index.build(docs)
+    index = index_of(docs)
     assert index.tfs.dtype == np.uint32
     for term in ("哈", "笑", "•哈"):
         tid = index.vocab[term]

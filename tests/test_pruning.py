@@ -8,6 +8,8 @@ from hypothesis import given, settings, strategies as st
 from retrieval import pruning
 from retrieval.index import BM25Index
 
+from conftest import index_of
+
 # a Zipf-like alphabet: the first letters are in most passages, as single Han characters are
 ALPHABET = [f"t{i}" for i in range(40)]
 WEIGHTS = np.array([1 / (i + 1) ** 1.1 for i in range(len(ALPHABET))])
@@ -37,7 +39,7 @@ questions = st.dictionaries(st.sampled_from(ALPHABET + ["absent"]),
 @settings(max_examples=300, deadline=None)
 @given(seed=st.integers(0, 2**16), passages=st.integers(1, 400), question=questions, k=st.integers(1, 40))
 def test_pruned_top_equals_exhaustive_top(seed, passages, question, k):
-    assert_pruned_is_exhaustive(BM25Index.build(corpus(seed, passages)), question, k)
+    assert_pruned_is_exhaustive(index_of(corpus(seed, passages)), question, k)
 
 
 @settings(max_examples=100, deadline=None)
@@ -45,7 +47,7 @@ def test_pruned_top_equals_exhaustive_top(seed, passages, question, k):
 def test_ties_keep_passage_order(copies, k, question):
     """Many passages with the same terms score the same: the first in passage order are kept."""
     docs = corpus(3, 50, 12) * copies
-    assert_pruned_is_exhaustive(BM25Index.build(docs), question, k)
+    assert_pruned_is_exhaustive(index_of(docs), question, k)
 
 
 def test_pruning_skips_on_a_realistic_question():
@@ -55,7 +57,7 @@ def test_pruning_skips_on_a_realistic_question():
     rng = np.random.default_rng(1)
     for i in range(3000):
         docs[i] += [f"rare{rng.integers(200)}"] * int(rng.integers(1, 3))
-    index = BM25Index.build(docs)
+    index = index_of(docs)
     skipped = 0
     for q in range(50):
         question = {f"rare{q}": 1.0, f"rare{q + 50}": 1.0, **{t: 0.7 for t in ALPHABET[:10]}}
@@ -64,7 +66,7 @@ def test_pruning_skips_on_a_realistic_question():
 
 
 def test_the_bounds_are_never_exceeded():
-    index = BM25Index.build(corpus(11, 500))
+    index = index_of(corpus(11, 500))
     for term in index.terms({t: 0.7 for t in ALPHABET}):
         contributions = np.asarray(index.impacts[term.start:term.end]) * term.factor
         assert contributions.max() == np.float32(term.bound)
