@@ -23,6 +23,12 @@ def cut_notice(length: int) -> str:
     return f"(question cut to its first {length} characters)"
 
 
+def partial_notice(missing: Sequence[int]) -> str:
+    """The line shown when shards of a sharded index could not be reached."""
+    return (f"(partial answer: shard{'s' if len(missing) > 1 else ''} {', '.join(map(str, missing))} of the index "
+            "could not be reached; these passages come from the others)")
+
+
 @dataclass(frozen=True)
 class Answer:
     question: str
@@ -47,6 +53,8 @@ class Answer:
             out["notice"] = cut_notice(len(self.result.question))
         if self.result and self.result.notice:  # a year the articles contradict: what they cover instead
             out["notice"] = " ".join(filter(None, (out.get("notice"), contradiction_notice(self.result.notice))))
+        if self.result and self.result.missing_shards:
+            out["partial"] = {"missing_shards": list(self.result.missing_shards)}
         return out
 
 
@@ -154,6 +162,8 @@ def plain_text(answer: Answer, snippets: int = 3) -> str:
     lines = []
     if answer.result and answer.result.truncated:
         lines.append(cut_notice(len(answer.result.question)))
+    if answer.result and answer.result.missing_shards:
+        lines.append(partial_notice(answer.result.missing_shards))
     if not answer.hits:
         return "\n".join(lines + [NO_HITS])
     if answer.result and answer.result.notice:

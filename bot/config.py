@@ -83,6 +83,12 @@ FRONTEND_SECTIONS = ("telegram", "repl")
 
 
 @dataclass(frozen=True)
+class ClusterSettings:
+    address: str = ""  # tcp://HOST:PORT of a Dask scheduler serving the sharded index (docs/cluster.md)
+    timeout: float = 30.0  # seconds a worker has to answer before its shards are asked of their other copy
+
+
+@dataclass(frozen=True)
 class Settings:
     corpus: tuple[Path, ...] = (defaults() / "seeds",)
     index_dir: Path = Path("~/.cache/qabot").expanduser()
@@ -90,6 +96,7 @@ class Settings:
     analysis: AnalysisSettings = field(default_factory=AnalysisSettings)
     bm25: BM25Settings = field(default_factory=BM25Settings)
     search: SearchSection = field(default_factory=SearchSection)
+    cluster: ClusterSettings = field(default_factory=ClusterSettings)
     extra: dict = field(default_factory=dict)  # sections owned by frontends (telegram, repl), read with ``read``
 
     def retrieval(self) -> RetrievalSettings:

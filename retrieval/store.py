@@ -156,9 +156,14 @@ def open_searcher(paths: Sequence[str | os.PathLike], settings: RetrievalSetting
 
 def build(paths: Sequence[str | os.PathLike], key: str, folder: Path, analyzer: Analyzer,
           settings: RetrievalSettings, progress, steps, reuse: bool) -> Opened:
-    corpus = load_corpus(paths)
+    return build_articles(load_corpus(paths), key, folder, lineage(paths, settings), analyzer, settings, progress,
+                          steps, reuse)
+
+
+def build_articles(corpus, key: str, folder: Path, family: str, analyzer: Analyzer, settings: RetrievalSettings,
+                   progress, steps, reuse: bool) -> Opened:
+    """``build`` of loaded articles (a ``Corpus``; ``retrieval.shards`` builds each shard so)."""
     table = passage_table(corpus.articles, settings.passage_target, settings.passage_max, settings.passage_overlap)
-    family = lineage(paths, settings)
     carried, todo = reusable(previous(folder.parent, family) if reuse else None, corpus.articles, table[:, 0])
     numbers = np.flatnonzero(todo)
     if progress:

@@ -12,7 +12,7 @@ from typing import Sequence
 
 from retrieval import Hit
 
-from ..answering import NOT_COVERED, Answer, citation, mark, shorten
+from ..answering import NOT_COVERED, Answer, citation, mark, partial_notice, shorten
 
 LIMIT = 4096  # Telegram's maximum message length, in UTF-16 code units
 MORE = 4  # hits per "more results" page
@@ -44,8 +44,9 @@ def answer_html(answer: Answer, page: int = 0, snippets: int = 3) -> str:
     """One page of an answer; page 0 quotes the best passage, later pages list more."""
     if answer.problem:
         return f"Can't search that: {escape(answer.problem)}"
+    partial = [f"<i>{escape(partial_notice(answer.result.missing_shards))}</i>"] if answer.result and answer.result.missing_shards else []
     if not answer.hits:
-        return "The articles don't say anything about this. Try other words, or /help."
+        return "\n\n".join(partial + ["The articles don't say anything about this. Try other words, or /help."])
     if page > 0:
         lines = [f"More passages for <i>{escape(shorten(answer.question, 80))}</i>:"]
         lines += [cited_line(hit, 200) for hit in page_hits(answer.hits, page, snippets)]
@@ -53,6 +54,7 @@ def answer_html(answer: Answer, page: int = 0, snippets: int = 3) -> str:
     lines = []
     if answer.result and answer.result.truncated:
         lines.append(f"<i>(question cut to its first {len(answer.result.question)} characters)</i>")
+    lines += partial
     if not answer.answered:
         lines.append(escape(NOT_COVERED))
     best, *rest = page_hits(answer.hits, 0, snippets)

@@ -15,7 +15,7 @@ from typing import Callable, Sequence
 
 from retrieval import Hit
 
-from ..answering import CANT_SEARCH, NO_HITS, NOT_COVERED, Answer, citation, cut_notice, mark
+from ..answering import CANT_SEARCH, NO_HITS, NOT_COVERED, Answer, citation, cut_notice, mark, partial_notice
 from retrieval.safetext import printable
 
 # Kinsoku: these never start a line, these never end one.
@@ -187,6 +187,8 @@ def render_answer(answer: Answer, k: int, fmt: Format) -> str:
     lines = []
     if answer.result and answer.result.truncated:
         lines += block("", cut_notice(len(answer.result.question)), fmt, "note")
+    if answer.result and answer.result.missing_shards:
+        lines += block("", partial_notice(answer.result.missing_shards), fmt, "note")
     if not answer.hits:
         return "\n".join(lines + [paint("note", NO_HITS)])
     if not answer.answered:
