@@ -65,6 +65,7 @@ def answered_ids(state: Path) -> set[int]:
     return {entry[0] for entry in saved.get("answered", [])} | {r["u"] for r in records}
 
 
+@pytest.mark.slow  # ~20 s: deselect locally with -m "not slow"; CI runs it
 def test_a_thousand_questions_from_a_hundred_chats_are_answered_once_in_order(api, bot):
     chats = [-5000 - i for i in range(100)]
     asked: dict[int, list[int]] = {chat: [] for chat in chats}
@@ -85,6 +86,7 @@ def test_a_thousand_questions_from_a_hundred_chats_are_answered_once_in_order(ap
     print(f"1,000 answers in {elapsed:.1f} s")
 
 
+@pytest.mark.slow  # ~35 s: a 30 s outage
 def test_an_outage_then_recovery_loses_no_question(api, bot):
     """5xx for a while, then refused connections, then back: every question answered once, in order."""
     a, b = -6001, -6002
