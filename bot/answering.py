@@ -13,14 +13,10 @@ from typing import Callable, Sequence
 from retrieval import Hit, SearchResult, Searcher
 from retrieval.errors import QuestionError
 
-NOT_COVERED = "The articles don't seem to cover this. The closest passages:"
-NO_HITS = "The articles don't say anything about this."
-CANT_SEARCH = "Can't search that:"  # followed by the reason the question could not be searched
+from . import messages as m
+from .i18n import Messages
 
-
-def cut_notice(length: int) -> str:
-    """The note shown when a long question was cut to its first ``length`` characters."""
-    return f"(question cut to its first {length} characters)"
+RECORD = Messages()  # the batch record's notices are English, whatever the interface speaks
 
 
 @dataclass(frozen=True)
@@ -44,7 +40,7 @@ class Answer:
         if self.problem:
             out["error"] = self.problem
         if self.result and self.result.truncated:
-            out["notice"] = cut_notice(len(self.result.question))
+            out["notice"] = RECORD(m.CUT_NOTICE, length=len(self.result.question))
         return out
 
 
@@ -61,17 +57,6 @@ def citation(hit: Hit) -> str:
     return f"{p.title} · ¶{p.paragraph}{part} · {hit.source}"
 
 
-def mark(text: str, spans: Sequence[tuple[int, int]], on: Callable[[str], str],
-         off: Callable[[str], str] = lambda s: s) -> str:
-    """``text`` with each highlighted span passed through ``on`` and the rest through ``off``."""
-    out, pos = [], 0
-    for start, end in spans:
-        out += [off(text[pos:start]), on(text[start:end])]
-        pos = end
-    out.append(off(text[pos:]))
-    return "".join(out)
-
-
 class Answerer:
     """Answers questions with one searcher; frontends keep the conversation."""
 
@@ -81,20 +66,20 @@ class Answerer:
         self.reopen = reopen  # builds a searcher over the corpus as it is now (re-indexing what changed)
         self.reload_lock = threading.Lock()
 
-    def reload(self) -> str:
+    def reload(self, msgs: Messages = RECORD) -> str:
         """Re-read the corpus and swap the new index in. Questions keep being answered meanwhile:
         each one uses the searcher it started with, so none is dropped or sees half an index."""
         if self.reopen is None:
-            return "Reloading is not available here."
+            return msgs(m.RELOAD_UNAVAILABLE)
         if not self.reload_lock.acquire(blocking=False):
-            return "A reload is already running."
+            return msgs(m.RELOAD_RUNNING)
         try:
             before = (self.article_count, self.passage_count)
             self.searcher = self.reopen()  # one reference swap: atomic for the readers
         finally:
             self.reload_lock.release()
-        return (f"Reloaded: {self.article_count} articles, {self.passage_count} passages "
-                f"(was {before[0]} and {before[1]}).")
+        return msgs(m.RELOADED, articles=self.article_count, passages=self.passage_count,
+                    old_articles=before[0], old_passages=before[1])
 
     def ask(self, question: str, context: Sequence[str] = (), k: int | None = None) -> Answer:
         searcher = self.searcher  # read once: a reload may swap it while this question runs
@@ -128,26 +113,3 @@ def paragraph_of(text: str, offset: int) -> str:
     start = text.rfind("\n", 0, offset) + 1
     end = text.find("\n", offset)
     return text[start: end if end >= 0 else len(text)].strip()
-
-
-def plain_text(answer: Answer, snippets: int = 3) -> str:
-    """The readable answer for a terminal without colour: best passage quoted, then short cited lines."""
-    if answer.problem:
-        return f"{CANT_SEARCH} {answer.problem}"
-    lines = []
-    if answer.result and answer.result.truncated:
-        lines.append(cut_notice(len(answer.result.question)))
-    if not answer.hits:
-        return "\n".join(lines + [NO_HITS])
-    if not answer.answered:
-        lines.append(NOT_COVERED)
-    best, rest = answer.hits[0], answer.hits[1:1 + snippets]
-    lines += [f"[1] {citation(best)}", f"    {mark(best.passage.text, best.highlights, lambda s: f'[{s}]')}"]
-    for hit in rest:
-        lines.append(f"[{hit.rank}] {citation(hit)}")
-        lines.append(f"    {shorten(hit.passage.text, 60)}")
-    return "\n".join(lines)
-
-
-def shorten(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: width - 1] + "…"

@@ -124,7 +124,7 @@ def answerer_for(args, settings: Settings, paths=None):
 
 
 def cmd_ask(args, settings: Settings) -> int:
-    from .answering import plain_text
+    from .terminal.format import plain_text
 
     answer = answerer_for(args, settings).ask(" ".join(args.question), args.context, args.k)
     if args.json:

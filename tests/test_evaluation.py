@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.answering import CANT_SEARCH, NO_HITS, Answer, Answerer, citation, cut_notice, plain_text
+from bot.answering import Answer, Answerer, citation
+from bot.terminal.format import plain_text
 from bot.evaluation import GoldError, Tally, first_hit, format_table, is_hit, read_gold
 from retrieval.errors import QuestionError
 
@@ -215,12 +216,11 @@ def test_answerer_and_plain_text(seed_searcher):
 def test_plain_text_uses_the_shared_notices(seed_searcher):
     answerer = Answerer(seed_searcher, k=3)
     bad = answerer.ask("吗？")
-    assert plain_text(bad) == f"{CANT_SEARCH} {bad.problem}"
+    assert plain_text(bad) == f"Can't search that: {bad.problem}"
     long = answerer.ask("商汤科技智慧医疗实验室" * 200)
     cut = seed_searcher.settings.max_question
-    assert cut_notice(cut) == f"(question cut to its first {cut} characters)"
-    assert plain_text(long).splitlines()[0] == cut_notice(cut)
-    assert plain_text(Answer("x", None)) == NO_HITS == "The articles don't say anything about this."
+    assert plain_text(long).splitlines()[0] == f"(question cut to its first {cut} characters)" == long.record()["notice"]
+    assert plain_text(Answer("x", None)) == "The articles don't say anything about this."
 
 
 def test_answerer_warm_up_loads_the_analyzer():
@@ -239,12 +239,10 @@ def test_answerer_warm_up_loads_the_analyzer():
 
 
 def test_terminal_format_shares_the_answering_notices():
-    from bot.terminal import format as terminal_format
     from bot.terminal.format import PLAIN, Format, render_answer
 
-    assert terminal_format.NO_HITS is NO_HITS
-    assert render_answer(Answer("x", None), 3, Format(PLAIN)) == NO_HITS
-    assert render_answer(Answer("x", None, "why"), 3, Format(PLAIN)) == f"{CANT_SEARCH} why"
+    assert render_answer(Answer("x", None), 3, Format(PLAIN)) == "The articles don't say anything about this."
+    assert render_answer(Answer("x", None, "why"), 3, Format(PLAIN)) == "Can't search that: why"
 
 
 def test_read_gold_raises_gold_error_for_unreadable_files(tmp_path):

@@ -22,7 +22,7 @@ from fake_bot_api import FakeBotAPI, callback, inline, message  # noqa: E402
 from telegram_rules import BadRequest, parse_html, units  # noqa: E402
 from telegram_harness import DIRECTOR, LAB, TITLE, Chat, RunningBot, free_port, write_corpus  # noqa: E402
 
-from bot.answering import NOT_COVERED  # noqa: E402
+from bot.messages import NOT_COVERED  # noqa: E402
 from bot.config import ConfigError  # noqa: E402
 from bot.telegram.config import telegram_settings  # noqa: E402
 from bot.telegram.format import split_html  # noqa: E402
@@ -250,7 +250,9 @@ def test_inline_mode_offers_cited_passages(api, bot):
     answered = api.wait(lambda c: c.method == "answerInlineQuery"
                         and c.params["inline_query_id"] == update["inline_query"]["id"])[0]
     results = answered.params["results"]
-    assert results[0]["type"] == "article" and results[0]["title"] == f"{TITLE} · ¶1 · corpus.jsonl:1"
+    assert results[0]["type"] == "article" and results[0]["title"] == "商汤科技在上海成立了智慧医疗实验室"  # the passage's opening words
+    assert results[0]["description"] == f"{TITLE} · ¶1 · corpus.jsonl:1"
+    assert len({r["title"] for r in results}) == len(results)
     content = results[0]["input_message_content"]
     assert content["parse_mode"] == "HTML" and LAB in parse_html(content["message_text"])
     empty = inline(api, 105, "  ")

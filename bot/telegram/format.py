@@ -12,18 +12,31 @@ from typing import Sequence
 
 from retrieval import Hit
 
-from ..answering import NOT_COVERED, Answer, citation, mark, shorten
+from .. import messages as m
+from ..answering import Answer, citation
+from ..i18n import Messages
+from ..layout import ANSWER, MATCH, SENTENCE, Segment, answer_span, layout, opening, quote_marks, render, shorten
 
 LIMIT = 4096  # Telegram's maximum message length, in UTF-16 code units
 MORE = 4  # hits per "more results" page
+
+
+TAGS = {MATCH: "b", ANSWER: "u", SENTENCE: "i"}  # the answer underlined (and bold), an unsure answer's sentence in italics
 
 
 def bold(text: str) -> str:
     return f"<b>{escape(text)}</b>"
 
 
-def highlighted(hit: Hit) -> str:
-    return mark(hit.passage.text, hit.highlights, bold, escape)
+def tagged(text: str, roles: tuple[str, ...]) -> str:
+    """``text`` escaped inside the tags of ``roles``, outer first; the answer is bold too."""
+    tags = [TAGS[r] for r in roles] + (["b"] if roles == (ANSWER,) else [])
+    return "".join(f"<{t}>" for t in tags) + escape(text) + "".join(f"</{t}>" for t in reversed(tags))
+
+
+def highlighted(hit: Hit, marks: Sequence[Segment] | None = None) -> str:
+    marks = [Segment(s, e, (MATCH,)) for s, e in hit.highlights] if marks is None else marks
+    return render(hit.passage.text, marks, tagged, escape)
 
 
 def page_hits(hits: Sequence[Hit], page: int, snippets: int) -> list[Hit]:
@@ -40,24 +53,25 @@ def page_count(hits: Sequence[Hit], snippets: int) -> int:
     return (1 if hits else 0) + -(-rest // MORE)
 
 
-def answer_html(answer: Answer, page: int = 0, snippets: int = 3) -> str:
-    """One page of an answer; page 0 quotes the best passage, later pages list more."""
-    if answer.problem:
-        return f"Can't search that: {escape(answer.problem)}"
-    if not answer.hits:
-        return "The articles don't say anything about this. Try other words, or /help."
-    if page > 0:
-        lines = [f"More passages for <i>{escape(shorten(answer.question, 80))}</i>:"]
+def answer_html(answer: Answer, page: int = 0, snippets: int = 3, msgs: Messages = Messages()) -> str:
+    """One page of an answer; page 0 leads with the answer and quotes its passage, later pages list more."""
+    if page > 0 and answer.hits:
+        lines = [msgs(m.MORE_PASSAGES, question=f"<i>{escape(shorten(answer.question, 80))}</i>")]
         lines += [cited_line(hit, 200) for hit in page_hits(answer.hits, page, snippets)]
         return "\n\n".join(lines)
-    lines = []
-    if answer.result and answer.result.truncated:
-        lines.append(f"<i>(question cut to its first {len(answer.result.question)} characters)</i>")
-    if not answer.answered:
-        lines.append(escape(NOT_COVERED))
-    best, *rest = page_hits(answer.hits, 0, snippets)
-    lines.append(f"<b>[{best.rank}] {escape(citation(best))}</b>\n<blockquote>{highlighted(best)}</blockquote>")
-    lines += [cited_line(hit, 80) for hit in rest]
+    shown = layout(answer, msgs, 1 + snippets)
+    if shown.problem:
+        return escape(shown.problem)
+    lines = [bold(shown.answer)] if shown.answer else []
+    lines += [f"<i>{escape(shown.notice)}</i>"] if shown.notice else []
+    if not answer.hits:
+        return "\n\n".join(lines + [escape(f"{shown.verdict} {msgs(m.TRY_OTHER_WORDS)}")])
+    lines += [escape(shown.verdict)] if shown.verdict else []
+    if shown.quote:
+        best = shown.quote.hit
+        lines.append(f"<b>[{best.rank}] {escape(citation(best))}</b>\n"
+                     f"<blockquote>{highlighted(best, shown.quote.marks)}</blockquote>")
+    lines += [cited_line(hit, 80) for hit in shown.snippets]
     return "\n\n".join(lines)
 
 
@@ -69,30 +83,40 @@ def paragraph_html(hit: Hit, paragraph: str) -> str:
     """The whole paragraph of a hit, its passage's matched words in bold."""
     offset = paragraph.find(hit.passage.text)
     spans = [(s + offset, e + offset) for s, e in hit.highlights] if offset >= 0 else []
-    return f"<b>{escape(citation(hit))}</b>\n<blockquote>{mark(paragraph, spans, bold, escape)}</blockquote>"
+    marked = render(paragraph, [Segment(s, e, (MATCH,)) for s, e in spans], tagged, escape)
+    return f"<b>{escape(citation(hit))}</b>\n<blockquote>{marked}</blockquote>"
 
 
 def article_html(hit: Hit, text: str) -> str:
     return f"<b>{escape(hit.passage.title)}</b> · <i>{escape(hit.source)}</i>\n\n{escape(text)}"
 
 
-def inline_html(hit: Hit) -> str:
-    """The message an inline result sends: citation and the passage, highlighted."""
-    return f"<b>{escape(citation(hit))}</b>\n<blockquote>{highlighted(hit)}</blockquote>"
+def inline_html(hit: Hit, span=None) -> str:
+    """The message an inline result sends: the answer (when confident), the citation and the passage."""
+    lead = f"{bold(span.text)}\n" if span is not None and span.confident else ""
+    return f"{lead}<b>{escape(citation(hit))}</b>\n<blockquote>{highlighted(hit, quote_marks(hit, span))}</blockquote>"
 
 
-def help_html(bot_name: str, articles: int, passages: int, corpus: str) -> str:
-    mention = escape(f"@{bot_name}") if bot_name else "the bot"
-    return "\n".join([
-        "<b>I answer questions from a collection of articles</b>, quoting the passages that say so.",
-        f"I know {articles} articles ({passages} passages) from <i>{escape(corpus)}</i>.",
-        "",
-        "Just send a question, e.g. <i>商汤在哪里成立了智慧医疗实验室？</i> — or /ask followed by it.",
-        "A follow-up may lean on your earlier questions; /reset forgets them.",
-        f"In groups, use /ask, mention {mention}, or reply to one of my messages.",
-        f"In any chat, type {mention} and a question to share a passage.",
-        "Under each answer: more results, the full paragraph or article, and 👍/👎 feedback.",
-    ])
+def inline_items(answer: Answer, msgs: Messages = Messages(), count: int = 10) -> list[tuple[str, str, str]]:
+    """(title, description, message HTML) of each inline result: the confident answer as its
+    passage's title, else the passage's opening words; titles that would repeat get their rank."""
+    span, items, titles = answer_span(answer), [], set()
+    for hit in answer.hits[:count]:
+        mine = span if span is not None and span.rank == hit.rank else None
+        title = mine.text if mine is not None and mine.confident else opening(hit.passage.text)
+        if not answer.answered:
+            title = msgs(m.CLOSEST, title=title)
+        if title in titles:
+            title = f"{title} [{hit.rank}]"
+        titles.add(title)
+        items.append((shorten(title, 100), shorten(citation(hit), 120), split_html(inline_html(hit, mine))[0]))
+    return items
+
+
+def help_html(bot_name: str, articles: int, passages: int, corpus: str, msgs: Messages = Messages()) -> str:
+    mention = escape(f"@{bot_name}") if bot_name else escape(msgs(m.THE_BOT))
+    return msgs(m.TELEGRAM_HELP, articles=articles, passages=passages, corpus=f"<i>{escape(corpus)}</i>",
+                example=f"<i>{escape(msgs(m.EXAMPLE))}</i>", mention=mention)
 
 
 # --- splitting -----------------------------------------------------------------------------

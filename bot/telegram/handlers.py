@@ -16,11 +16,11 @@ from telegram.constants import ChatType, ParseMode
 from telegram.error import BadRequest, NetworkError, TelegramError
 from telegram.ext import ContextTypes
 
-from ..answering import Answer, Answerer, citation, shorten
+from ..answering import Answer, Answerer
 from .access import REFUSAL, Access, RateLimit, strip_mention
 from .buttons import answer_keyboard
 from .config import TelegramSettings
-from .format import MORE, answer_html, help_html, inline_html, split_html
+from .format import MORE, answer_html, help_html, inline_items, split_html
 from .state import AnswerStore, FeedbackLog, History, Shown
 
 log = logging.getLogger("qabot.telegram")
@@ -192,11 +192,10 @@ async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
 
 
 def inline_results(answer: Answer) -> list[InlineQueryResultArticle]:
-    prefix = "" if answer.answered else "(closest) "
     return [InlineQueryResultArticle(
-        id=str(hit.rank), title=shorten(prefix + citation(hit), 100), description=shorten(hit.passage.text, 120),
-        input_message_content=InputTextMessageContent(split_html(inline_html(hit))[0], parse_mode=ParseMode.HTML))
-        for hit in answer.hits[:10]]
+        id=str(n), title=title, description=description,
+        input_message_content=InputTextMessageContent(html, parse_mode=ParseMode.HTML))
+        for n, (title, description, html) in enumerate(inline_items(answer), 1)]
 
 
 async def error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -1,0 +1,73 @@
+"""Every message qabot shows a person, as English gettext msgids with named placeholders.
+
+Frontends never write user-facing text themselves: they pass one of these to a
+``Messages`` (bot/i18n.py), which returns it in the user's language. The catalogs
+in bot/locale/ translate exactly these strings (tests/test_i18n.py checks both ways).
+"""
+from __future__ import annotations
+
+
+def N_(msgid: str) -> str:
+    """Marks a msgid for the catalogs; translated when shown."""
+    return msgid
+
+
+# --- answers (bot/layout.py) ---------------------------------------------------------------
+NOT_COVERED = N_("The articles don't seem to cover this. The closest passages:")
+NO_HITS = N_("The articles don't say anything about this.")
+CANT_SEARCH = N_("Can't search that: {reason}")
+EMPTY_QUESTION = N_("the question is empty; type a question, e.g. {example}")
+NOTHING_TO_SEARCH = N_("nothing to search for in {question}: it has only question words, stopwords or "
+                       "punctuation; ask with the words you want found")
+CUT_NOTICE = N_("(question cut to its first {length} characters)")
+EXAMPLE = N_("商汤在哪里成立了智慧医疗实验室？")
+
+# --- the REPL (bot/terminal/repl.py) -------------------------------------------------------
+REPL_BANNER = N_("qabot: {articles} articles, {passages} passages loaded. "
+                 "Ask a question; :help for commands, Ctrl-D to quit.")
+REPL_HELP = N_("""Ask a question in Chinese or English; a follow-up uses the questions before it.
+  :more        the next results
+  :open N      the whole paragraph of result N (:open N all: the whole article)
+  :source N    the file and line result N comes from
+  :k N         show N results per answer (now {k})
+  :reset       forget the conversation: the next question starts afresh
+  :reload      re-read the articles (only changed ones are re-indexed)
+  :help        this help
+  :quit        leave (or Ctrl-D); Ctrl-C cancels the line being typed""")
+MORE_USAGE = N_("Usage: :more (no arguments); :k N changes how many results each step shows.")
+NOTHING_YET = N_("Nothing to show more of yet: ask a question first.")
+NO_MORE = N_("No more results: all {shown} passages that match are shown.")
+OPEN_USAGE = N_("Usage: :open N shows the whole paragraph of result N; :open N all the whole article.")
+SOURCE_USAGE = N_("Usage: :source N shows the file and line result N comes from.")
+NO_RESULTS_YET = N_("No results to open yet: ask a question first.")
+NO_RESULT = N_("No result {n}: results 1 to {shown} are shown.")
+FORGOTTEN = N_("Conversation forgotten: the next question starts afresh.")
+K_NOW = N_("Showing {k} results per answer; :k N changes it.")
+K_USAGE = N_("Usage: :k N, with N a whole number from 1 to {most}.")
+K_SET = N_("Showing {k} results per answer.")
+UNKNOWN_COMMAND = N_("Unknown command :{name}. Commands: :help :more :open N :source N :k N :reset :reload :quit")
+UNKNOWN_COMMAND_HINT = N_("Unknown command :{name}. Did you mean :{close}? "
+                          "Commands: :help :more :open N :source N :k N :reset :reload :quit")
+CANCELLED = N_("Cancelled.")
+RELOAD_UNAVAILABLE = N_("Reloading is not available here.")
+RELOAD_RUNNING = N_("A reload is already running.")
+RELOADED = N_("Reloaded: {articles} articles, {passages} passages (was {old_articles} and {old_passages}).")
+
+# --- citations (bot/layout.py) -------------------------------------------------------------
+POSITION = N_("para. {n}")
+SOURCE_LINE = N_("{title}: {source}")
+
+# --- Telegram (bot/telegram/) --------------------------------------------------------------
+MORE_PASSAGES = N_("More passages for {question}:")
+TRY_OTHER_WORDS = N_("Try other words, or /help.")
+CLOSEST = N_("(closest) {title}")
+THE_BOT = N_("the bot")
+# HTML: the tags are kept, the values arrive escaped
+TELEGRAM_HELP = N_("""<b>I answer questions from a collection of articles</b>, quoting the passages that say so.
+I know {articles} articles ({passages} passages) from {corpus}.
+
+Just send a question, e.g. {example} — or /ask followed by it.
+A follow-up may lean on your earlier questions; /reset forgets them.
+In groups, use /ask, mention {mention}, or reply to one of my messages.
+In any chat, type {mention} and a question to share a passage.
+Under each answer: more results, the full paragraph or article, and 👍/👎 feedback.""")
