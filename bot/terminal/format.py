@@ -55,7 +55,7 @@ class Style:
 
 # Without colour: a match in [brackets], the confident answer in 【】, an unsure answer's sentence in 〔〕.
 BRACKETS = {MATCH: ("[", "]"), ANSWER: ("【", "】"), SENTENCE: ("〔", "〕")}
-COLOUR = Style({MATCH: "1;31", ANSWER: "1;32", SENTENCE: "4", "cite": "36", "rank": "1", "note": "33",
+COLOUR = Style({MATCH: "1;31", ANSWER: "1;32", SENTENCE: "4", "lead": "1;32", "cite": "36", "rank": "1", "note": "33",
                 "problem": "33", "dim": "2"})
 PLAIN = Style({})
 
@@ -202,7 +202,7 @@ def render_answer(answer: Answer, k: int, fmt: Format, msgs: Messages = Messages
     shown = layout(answer, msgs, k)
     if shown.problem:
         return "\n".join(block("", shown.problem, fmt, "problem"))
-    lines = block("", f"→ {shown.answer}", fmt, ANSWER) if shown.answer else []
+    lines = block("", f"→ {shown.answer}", fmt, "lead") if shown.answer else []
     for note in (shown.notice, shown.verdict):
         lines += block("", note, fmt, "note") if note else []
     if shown.quote:
