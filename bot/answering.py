@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Callable, NamedTuple, Sequence
 
 from retrieval import Hit, SearchResult, Searcher
 from retrieval.errors import QuestionError
+from retrieval.passages import sentence_ends
 
 from . import messages as m
 from .i18n import Messages
@@ -19,11 +20,26 @@ from .i18n import Messages
 RECORD = Messages()  # the batch record's notices are English, whatever the interface speaks
 
 
+class Place(NamedTuple):
+    """Where a hit's passage is, for a reader: the paragraph (None when the article is one
+    paragraph), the sentence of the article it starts at, and the article's date and URL if known."""
+    paragraph: int | None
+    sentence: int
+    date: str | None = None
+    url: str | None = None
+
+
 @dataclass(frozen=True)
 class Answer:
     question: str
     result: SearchResult | None
     problem: str | None = None  # why the question could not be searched
+    places: tuple[Place, ...] = ()  # one per hit, in order (empty: not looked up)
+
+    def place(self, hit: Hit) -> Place:
+        if len(self.places) >= hit.rank:
+            return self.places[hit.rank - 1]
+        return Place(hit.passage.paragraph, 1)
 
     @property
     def answered(self) -> bool:
@@ -48,13 +64,6 @@ def passage_record(hit: Hit) -> dict:
     p = hit.passage
     return {"rank": hit.rank, "score": round(hit.score, 4), "title": p.title, "paragraph": p.paragraph,
             "text": p.text, "source": hit.source}
-
-
-def citation(hit: Hit) -> str:
-    """``title · ¶paragraph · source``, the citation every frontend prints."""
-    p = hit.passage
-    part = f".{p.part}" if p.part > 1 else ""
-    return f"{p.title} · ¶{p.paragraph}{part} · {hit.source}"
 
 
 class Answerer:
@@ -84,9 +93,11 @@ class Answerer:
     def ask(self, question: str, context: Sequence[str] = (), k: int | None = None) -> Answer:
         searcher = self.searcher  # read once: a reload may swap it while this question runs
         try:
-            return Answer(question, searcher.search(question, k or self.k, context))
+            result = searcher.search(question, k or self.k, context)
         except QuestionError as exc:
             return Answer(question, None, str(exc))
+        return Answer(question, result, places=tuple(place_of(searcher.articles[h.passage.article_id], h)
+                                                     for h in result.hits))
 
     def paragraph(self, hit: Hit) -> str:
         """The whole paragraph a hit's passage comes from, verbatim."""
@@ -106,6 +117,14 @@ class Answerer:
     @property
     def passage_count(self) -> int:
         return len(self.searcher.passages)
+
+
+def place_of(article, hit: Hit) -> Place:
+    """The hit's ``Place`` in ``article`` (its date and URL read where the article format has them)."""
+    text, start = article.text, hit.passage.start
+    paragraph = hit.passage.paragraph if "\n" in text.strip() else None
+    return Place(paragraph, 1 + len(sentence_ends(text[:start].rstrip())) if start else 1,
+                 getattr(article, "date", None) or None, getattr(article, "url", None) or None)
 
 
 def paragraph_of(text: str, offset: int) -> str:

@@ -124,13 +124,15 @@ def answerer_for(args, settings: Settings, paths=None):
 
 
 def cmd_ask(args, settings: Settings) -> int:
+    from .i18n import Messages, choose, ui_language
     from .terminal.format import plain_text
 
-    answer = answerer_for(args, settings).ask(" ".join(args.question), args.context, args.k)
+    question = " ".join(args.question)
+    answer = answerer_for(args, settings).ask(question, args.context, args.k)
     if args.json:
         print(json.dumps(answer.record(), ensure_ascii=False))
     else:
-        print(plain_text(answer))
+        print(plain_text(answer, msgs=Messages(choose(ui_language(settings.extra.get("ui")), question))))
     return 1 if answer.problem else 0
 
 

@@ -52,7 +52,7 @@ class Settings:
         return RetrievalSettings(self.analysis, self.bm25, search, p.target, p.max, p.overlap, p.title_weight)
 
 
-FRONTEND_SECTIONS = ("telegram", "repl")
+FRONTEND_SECTIONS = ("telegram", "repl", "ui")  # ui: bot/i18n.py
 
 
 def load_settings(path: str | os.PathLike | None = None) -> Settings:

@@ -105,3 +105,26 @@ def choose(preferred: str | None, text: str = "", fallback: str = SIMPLIFIED) ->
     """The language to answer in: ``preferred`` (a language tag or setting) when it names one of
     ours, else the script of ``text``, else ``fallback`` (Chinese first)."""
     return normalise(preferred) or script(text) or fallback
+
+
+def ui_language(raw: object) -> str | None:
+    """The ``ui:`` section's ``language``: one of ours, or None for ``auto`` (the locale, then
+    the question's script). A bad value is a ``ConfigError`` naming the valid ones."""
+    from .config import ConfigError
+
+    if raw is None:
+        return locale_language()
+    if not isinstance(raw, dict) or set(raw) - {"language"}:
+        raise ConfigError(f"ui should be a mapping with the one key language, not {raw!r}")
+    value = raw.get("language") or "auto"
+    if value == "auto":
+        return locale_language()
+    if not isinstance(value, str) or normalise(value) is None:
+        raise ConfigError(f"ui.language should be one of {', '.join(SETTINGS)}, not {value!r}")
+    return normalise(value)
+
+
+def telegram_language(code: str | None, text: str = "") -> str:
+    """A Telegram user's language: their ``language_code`` when it is Chinese or English, else
+    the script of ``text``; with neither, English for a user of another language, else Chinese."""
+    return choose(code, text, ENGLISH if code and not code.lower().startswith("zh") else SIMPLIFIED)

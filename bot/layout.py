@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, NamedTuple, Sequence
 
 from retrieval import Hit
+from retrieval.passages import sentence_ends
 
 from . import messages as m
 from .i18n import Messages
@@ -25,7 +26,12 @@ if TYPE_CHECKING:
     from .answering import Answer
 
 MATCH, ANSWER, SENTENCE = "match", "answer", "sentence"
-CLAUSE_END = re.compile(r"[，。！？；：,!?;:]|\s{1,}(?=\S)")  # where a headline's or a passage's first clause may end
+NOT_COVERED_SHOWN = 2  # closest passages shown when the articles don't cover a question
+# where a headline's or a passage's first clause may end: punctuation, or a space after Han text
+CLAUSE_END = re.compile(r"[，。！？；：,!?;:]|(?<=[\u3400-\u9fff”」』》）])\s+(?=\S)")
+PAUSE = set("，、：,;:）)」』”’ ")  # a short line may stop after these, with an ellipsis
+LOST = re.compile(r"(?<![\x21-\x7e])\?+[ \t]*|\?{3,}")  # `?` standing for characters lost in the source
+CITATION_WIDTH = 40  # a citation fits one phone line
 
 
 class Segment(NamedTuple):
@@ -34,10 +40,30 @@ class Segment(NamedTuple):
     roles: tuple[str, ...]  # outer role first (answer or sentence), then match
 
 
+class Cite(NamedTuple):
+    """A citation a reader understands, on one line: the headline's first clause, then where."""
+    title: str  # shortened to fit the line; the full one is on demand (REPL :source, Telegram ¶)
+    where: str  # 第3段 / para. 3, and the date when known
+    url: str | None = None
+
+    @property
+    def line(self) -> str:
+        return f"{self.title} · {self.where}"
+
+
 @dataclass(frozen=True)
 class Quote:
     hit: Hit
     marks: tuple[Segment, ...]  # marked stretches of hit.passage.text, in order
+    cite: Cite
+
+
+@dataclass(frozen=True)
+class Snippet:
+    hit: Hit
+    text: str  # the passage on one line, lost characters left out; frontends cut it to fit
+    marks: tuple[Segment, ...]  # the question's words (none when the articles don't cover it)
+    cite: Cite
 
 
 @dataclass(frozen=True)
@@ -47,7 +73,7 @@ class Layout:
     notice: str | None = None  # the question was cut
     verdict: str | None = None  # the articles don't cover it, or say nothing about it
     quote: Quote | None = None  # the passage quoted whole
-    snippets: tuple[Hit, ...] = ()  # further passages, one short line each
+    snippets: tuple[Snippet, ...] = ()  # further passages, one short line each
 
 
 def answer_span(answer: Answer):
@@ -63,13 +89,77 @@ def layout(answer: Answer, msgs: Messages, shown: int) -> Layout:
     notice = msgs(m.CUT_NOTICE, length=len(answer.result.question)) if answer.result and answer.result.truncated else None
     if not answer.hits:
         return Layout(notice=notice, verdict=msgs(m.NO_HITS))
-    verdict = None if answer.answered else msgs(m.NOT_COVERED)
+    if not answer.answered:  # lightly: one sentence and the two closest passages, nothing in bold
+        return Layout(notice=notice, verdict=msgs(m.NOT_COVERED),
+                      snippets=tuple(snippet(answer, h, msgs, marked=False) for h in answer.hits[:NOT_COVERED_SHOWN]))
     span = answer_span(answer)
     best = answer.hits[span.rank - 1] if span else answer.hits[0]
     rest = tuple(h for h in answer.hits[:shown] if h is not best)[: max(shown - 1, 0)]
     confident = bool(span and span.confident)
-    return Layout(answer=span.text if confident else None, notice=notice, verdict=verdict,
-                  quote=Quote(best, quote_marks(best, span)), snippets=rest)
+    return Layout(answer=span.text if confident else None, notice=notice,
+                  quote=Quote(best, quote_marks(best, span), cite(answer, best, msgs)),
+                  snippets=tuple(snippet(answer, h, msgs) for h in rest))
+
+
+def snippet(answer: Answer, hit: Hit, msgs: Messages, marked: bool = True) -> Snippet:
+    text, spans = without_lost(hit.passage.text, hit.highlights if marked else ())
+    return Snippet(hit, text, tuple(Segment(s, e, (MATCH,)) for s, e in spans), cite(answer, hit, msgs))
+
+
+def cite(answer: Answer, hit: Hit, msgs: Messages) -> Cite:
+    """The hit's one-line citation: as much of the headline's first clause as fits beside where it is."""
+    place = answer.place(hit)
+    where = msgs(m.PARAGRAPH, n=place.paragraph) if place.paragraph else msgs(m.SENTENCE, n=place.sentence)
+    if place.date:
+        where = f"{where} · {place.date}"
+    title = without_lost(hit.passage.title)[0].strip()
+    return Cite(opening(title, max(CITATION_WIDTH - len(where) - 3, 8)), where, place.url)
+
+
+def full_citation(answer: Answer, hit: Hit, msgs: Messages) -> str:
+    """Everything about where a hit comes from: full title, where, date, URL, file and line."""
+    place = answer.place(hit)
+    where = msgs(m.PARAGRAPH, n=place.paragraph) if place.paragraph else msgs(m.SENTENCE, n=place.sentence)
+    return " · ".join(x for x in (hit.passage.title, where, place.date, place.url, hit.source) if x)
+
+
+def without_lost(text: str, spans: Sequence[tuple[int, int]] = ()) -> tuple[str, list[tuple[int, int]]]:
+    """``text`` on one line without runs of ``?`` standing for lost characters, ``spans`` moved to match."""
+    pieces, pos, done = [], 0, 0  # kept stretches: (start, end) in text, start in the result
+    for lost in LOST.finditer(text):
+        pieces.append((pos, lost.start(), done))
+        done += lost.start() - pos
+        pos = lost.end()
+    pieces.append((pos, len(text), done))
+    out = "".join(" " if ch.isspace() else ch for a, b, _ in pieces for ch in text[a:b])
+
+    def moved(i: int) -> int:
+        return next(o + max(i - a, 0) for a, b, o in pieces if i <= b)
+
+    return out, [(moved(s), moved(e)) for s, e in spans if moved(s) < moved(e)]
+
+
+def snippet_end(text: str, widths: Sequence[int], room: int) -> tuple[int, bool]:
+    """Where a one-line snippet of ``text`` stops to fit ``room`` (``widths``: each character's),
+    and whether it needs an ellipsis: at a sentence end in the second half of the room without one,
+    else after a pause (comma, space) or between Han characters, never inside a Latin word."""
+    if sum(widths) <= room:
+        return len(text), False
+    used, fit = 0, 0
+    while fit < len(text) and used + widths[fit] <= room - 1:
+        used += widths[fit]
+        fit += 1
+    ends = [e for e in sentence_ends(text) if fit // 2 <= len(text[:e].rstrip()) <= fit + 1]
+    if ends:
+        return len(text[: ends[-1]].rstrip()), False
+    for i in range(fit, max(fit * 2 // 3, 1), -1):
+        if text[i - 1] in PAUSE:
+            return i, True
+    cut = fit
+    while 0 < cut < len(text) and text[cut - 1].isascii() and text[cut - 1].isalnum() and text[cut].isascii() \
+            and text[cut].isalnum():
+        cut -= 1
+    return (cut if cut > fit // 2 else fit), True
 
 
 def quote_marks(hit: Hit, span) -> tuple[Segment, ...]:
@@ -152,12 +242,13 @@ def shorten(text: str, width: int) -> str:
 
 
 def opening(text: str, width: int = 30) -> str:
-    """The first clause of ``text`` (up to a comma, full stop or space) when it fits ``width``
-    characters, else its first ``width`` characters with an ellipsis."""
+    """The first clause of ``text`` (up to a comma, full stop, or a space in Chinese) when it fits
+    ``width`` characters, else as much as fits, cut between words, with an ellipsis."""
     text = " ".join(text.split())
     for found in CLAUSE_END.finditer(text):
         if found.start() > width:
             break
         if found.start() >= 4:
             return text[: found.start()]
-    return shorten(text, width)
+    end, ellipsis = snippet_end(text, [1] * len(text), width)
+    return text[:end].rstrip() + ("…" if ellipsis else "")

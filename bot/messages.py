@@ -54,8 +54,8 @@ RELOAD_RUNNING = N_("A reload is already running.")
 RELOADED = N_("Reloaded: {articles} articles, {passages} passages (was {old_articles} and {old_passages}).")
 
 # --- citations (bot/layout.py) -------------------------------------------------------------
-POSITION = N_("para. {n}")
-SOURCE_LINE = N_("{title}: {source}")
+PARAGRAPH = N_("para. {n}")  # where a passage is: its paragraph, when the article has several
+SENTENCE = N_("sentence {n}")  # else the sentence of the article it starts at
 
 # --- Telegram (bot/telegram/) --------------------------------------------------------------
 MORE_PASSAGES = N_("More passages for {question}:")
@@ -71,3 +71,31 @@ A follow-up may lean on your earlier questions; /reset forgets them.
 In groups, use /ask, mention {mention}, or reply to one of my messages.
 In any chat, type {mention} and a question to share a passage.
 Under each answer: more results, the full paragraph or article, and 👍/👎 feedback.""")
+RESET_DONE = N_("Forgot the earlier questions; the next one starts afresh.")
+ASK_USAGE = N_("Put the question after /ask, e.g. {example}")  # HTML: example arrives as <i>/ask …</i>
+ASK_ME = N_("Yes? Ask me a question, e.g. {example}")
+TOO_FAST = N_("You're asking faster than {limit} questions a minute; please try again in {seconds} s.")
+INLINE_EMPTY = N_("Type a question after my name")
+INLINE_PRIVATE = N_("Sorry, this bot is private")
+INLINE_TOO_FAST = N_("Too many questions; wait a moment")
+REFUSAL = N_("Sorry, this bot answers only its listed users and chats. "
+             "Ask its owner to add your user id ({user}) to telegram.allowed_users.")
+BUTTON_ERROR = N_("Sorry, something went wrong. Please try again.")
+ANSWER_ERROR = N_("Sorry, something went wrong while answering. Please try again.")
+# buttons under an answer, and what pressing them says
+PARAGRAPH_BUTTON = N_("¶ {rank}")
+ARTICLE_BUTTON = N_("📰 Article {rank}")
+BACK_BUTTON = N_("◀ Back")
+MORE_BUTTON = N_("More results ▶")
+WHOLE_ARTICLE_BUTTON = N_("📰 Whole article")
+EXPIRED = N_("This answer has expired; please ask again.")
+NO_PAGE = N_("No such page.")
+NO_PASSAGE = N_("No such passage.")
+ARTICLE_CUT = N_("(… {left} more messages' worth of this article left out; see {source})")
+UNKNOWN_VOTE = N_("Unknown vote.")
+ALREADY_NOTED = N_("Already noted, thanks!")
+THANKS = N_("Thanks for the feedback!")
+# the command menu (setMyCommands, one list per language)
+COMMAND_ASK = N_("answer a question from the articles")
+COMMAND_HELP = N_("what I know and how to ask")
+COMMAND_RESET = N_("forget earlier questions in this chat")

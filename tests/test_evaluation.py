@@ -6,7 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.answering import Answer, Answerer, citation
+from bot.answering import Answer, Answerer
+from bot.i18n import Messages
+from bot.layout import cite
 from bot.terminal.format import plain_text
 from bot.evaluation import GoldError, Tally, first_hit, format_table, is_hit, read_gold
 from retrieval.errors import QuestionError
@@ -205,7 +207,7 @@ def test_answerer_and_plain_text(seed_searcher):
     answerer = Answerer(seed_searcher, k=3)
     answer = answerer.ask("商湯在哪裡成立了智慧醫療實驗室？")
     text = plain_text(answer)
-    assert text.splitlines()[0] == f"[1] {citation(answer.hits[0])}"
+    assert text.splitlines()[0] == f"[1] {cite(answer, answer.hits[0], Messages()).line}"
     assert answerer.paragraph(answer.hits[0]).find(answer.hits[0].passage.text) >= 0
     off = answerer.ask("怎么给猫剪指甲？")
     assert off.answered is False and "don't" in plain_text(off)

@@ -40,7 +40,7 @@ def with_span(answer: Answer, rank: int, word: str, confident: bool) -> Answer:
     stop = text.find("。", start) + 1 or len(text)
     begin = text.rfind("。", 0, start) + 1
     span = AnswerSpan(word, rank, start, start + len(word), (begin, stop), confident, 0.9)
-    return Answer(answer.question, SimpleNamespace(**answer.result._asdict(), answer=span))
+    return Answer(answer.question, SimpleNamespace(**answer.result._asdict(), answer=span), places=answer.places)
 
 
 @pytest.fixture(scope="module")
@@ -85,16 +85,16 @@ def test_an_answer_from_a_lower_passage_quotes_that_passage(asked):
     word = second.passage.text[5:9]
     shown = layout(with_span(asked, 2, word, True), Messages(), 5)
     assert shown.answer == word and shown.quote.hit is second
-    assert [h.rank for h in shown.snippets] == [1, 3, 4, 5]
+    assert [s.hit.rank for s in shown.snippets] == [1, 3, 4, 5]
 
 
 def test_telegram_puts_the_answer_in_bold_first_then_the_marked_quote(asked):
     html = answer_html(with_span(asked, 1, "美国新泽西", True))
-    assert html.startswith("<b>美国新泽西</b>\n\n<b>[1] ")
+    assert html.startswith("<b>美国新泽西</b>\n\n<b>[1]</b> 商汤科技成立北美智慧医疗实验室 · sentence 1\n")
     assert "<u><b>美国新泽西</b></u><b>成立智慧医疗实验室</b>" in html
     assert parse_html(html).startswith("美国新泽西\n\n[1] ")
     unsure = answer_html(with_span(asked, 1, "美国新泽西", False))
-    assert unsure.startswith("<b>[1] ") and "<i>近日，" in unsure and "<i><b>成立智慧医疗实验室</b></i>" in unsure
+    assert unsure.startswith("<b>[1]</b> ") and "<i>近日，" in unsure and "<i><b>成立智慧医疗实验室</b></i>" in unsure
     parse_html(unsure)
 
 

@@ -69,9 +69,8 @@ class Repl:
     def __init__(self, env: dict, extra: dict | None = None):
         self.child = pexpect.spawn(COMMAND[0], COMMAND[1:] + ["repl"], env={**env, **(extra or {})}, cwd=str(ROOT),
                                    encoding="utf-8", dimensions=(40, COLUMNS), timeout=15)
-        self.child.expect_exact("Ctrl-D to quit.")
-        self.banner = self.child.before + "Ctrl-D to quit."
         self.child.expect_exact("qabot>")
+        self.banner = self.child.before
 
     def say(self, line: str, until: str) -> str:
         """Send ``line`` and Enter; what the REPL printed up to ``until`` and the next prompt."""
@@ -101,10 +100,11 @@ def seed_passages() -> int:
 
 
 def test_banner_says_what_was_loaded_and_how_to_get_help(env):
-    repl = Repl(env)
-    assert f"qabot: 5 articles, {seed_passages()} passages loaded. Ask a question; :help for commands" in repl.banner
+    repl = Repl(env)  # the locale (C.UTF-8) names no language: Chinese first
+    assert f"qabot：已载入 5 篇文章、{seed_passages()} 个段落。请提问；:help 查看命令，Ctrl-D 退出。" in repl.banner
     shown = repl.say(":help", ":quit")
-    assert ":open N" in shown and ":more" in shown and ":reset" in shown and "(now 5)" in shown
+    assert "用中文或英文提问" in shown and "（现在 5 条）" in shown
+    assert ":open N" in shown and ":more" in shown and ":reset" in shown and ":source N" in shown  # commands stay
     assert repl.quit() == 0
 
 
@@ -112,14 +112,17 @@ def test_answer_is_cited_highlighted_and_wrapped_to_the_terminal(env):
     repl = Repl(env)
     shown = repl.say(Q1, "[5]")
     text = flat(shown)
-    assert "[1] 商汤科技成立北美智慧医疗实验室" in text and "¶1.3 · seeds/000_cbff8611f208c939.txt:5" in text
+    assert "[1] 商汤科技成立北美智慧医疗实验室 · 第" in text and "seeds/" not in text  # title's first clause, place
     assert {"智慧医疗实验室", "商汤"} <= set(highlighted(shown))
     assert "\x1b[1m[1]\x1b[0m \x1b[36m商汤科技" in shown  # the rank, then the citation in its colour
     answer_lines = visible_lines(shown[shown.rindex("\n", 0, shown.index("[1]")) + 1:])  # not the prompt's redraws
     assert len(answer_lines) > 12
     assert all(text_width(line) <= COLUMNS for line in answer_lines)
-    # a wrapped citation lines up under its first line, after the rank
-    assert "\n    疗“旗舰” · ¶1.3 · seeds/" in "\n".join(answer_lines)
+    cited = [line for line in answer_lines if re.match(r"\[\d\] ", line)]
+    assert len(cited) == 5 and all(len(line) - 4 <= 40 for line in cited)  # a citation fits one phone line
+    # the quote wraps, its lines lined up under the first
+    quote = answer_lines[answer_lines.index(cited[0]) + 1: answer_lines.index(cited[1])]
+    assert len(quote) > 3 and all(line.startswith("    ") for line in quote)
     assert repl.quit() == 0
 
 
@@ -130,16 +133,18 @@ def test_more_shows_the_next_results_and_open_the_paragraph_or_article(env):
     assert "[6]" in more and "[1]" not in ANSI.sub("", more)
     seven, ten = library_hits(env, Q1, 10)[6:10:3]
     opened = repl.say(":open 7", "拓展与应用。")  # the paragraph is the whole article here
-    assert f"[7] {seven.passage.title}" in flat(opened) and f"¶{seven.passage.paragraph}.{seven.passage.part} ·" in flat(opened)
+    assert f"[7] {seven.passage.title} · 第" in flat(opened) and seven.source in flat(opened)  # the full citation
     assert "作为实验室医疗影像分析首席科学家" in flat(opened)  # the whole paragraph is shown
     assert re.sub(r"\s", "", seven.passage.text) in re.sub(r"\s", "", flat(opened))  # a wrap loses its space
     marked = highlighted(opened)  # result 7's own matches are marked in the paragraph
     assert marked and all(word in seven.passage.text for word in marked)
     article = flat(repl.say(":open 10 all", "拓展与应用。"))  # the whole article, from its first sentence
-    assert f"[10] {ten.passage.title}" in article and f"¶{ten.passage.paragraph}.{ten.passage.part} ·" in article
+    assert f"[10] {ten.passage.title} · 第" in article and ten.source in article
     assert "近日，全球领先的人工智能平台公司商汤科技SenseTime" in article and "作为实验室医疗影像分析首席科学家" in article
-    assert "No result 11: results 1 to 10 are shown." in repl.say(":open 11", "shown.")
-    assert "Usage: :open N" in repl.say(":open", "article.")
+    assert "没有第 11 条结果：现在显示的是第 1 到 10 条。" in repl.say(":open 11", "条。")
+    assert "用法：:open N" in repl.say(":open", "整篇文章。")
+    source = flat(repl.say(":source 7", seven.source))
+    assert f"[7] {seven.passage.title} · 第" in source and seven.source in source
     assert repl.quit() == 0
 
 
@@ -149,8 +154,8 @@ def test_follow_up_uses_the_conversation_and_reset_forgets_it(env):
     follow = repl.say(Q2, "[5]")
     best = follow[follow.index("[1]"): follow.index("[2]")]
     assert "首席科学家" in highlighted(best) and "Dimitri Metaxas" in flat(best)
-    assert "starts afresh" in repl.say(":reset", "afresh.")
-    assert "No results to open yet" in repl.say(":open 1", "first.")
+    assert "重新开始" in repl.say(":reset", "开始。")
+    assert "还没有可以打开的结果" in repl.say(":open 1", "提问。")
     assert repl.quit() == 0
 
 
@@ -160,7 +165,7 @@ def test_ctrl_c_cancels_the_half_typed_line_and_the_repl_goes_on(env, tmp_path):
     repl.child.send("半个问")
     repl.child.sendcontrol("c")
     repl.child.expect_exact("qabot>")
-    assert "Showing 2 results per answer." in repl.say(":k 2", "answer.")
+    assert "每次回答显示 2 条结果。" in repl.say(":k 2", "结果。")
     shown = repl.say(Q1, "[2]")
     assert "[3]" not in ANSI.sub("", shown)
     assert repl.quit() == 0
@@ -171,30 +176,30 @@ def test_history_persists_across_sessions_with_arrows_and_ctrl_r(env, tmp_path):
     history = tmp_path / "state" / "history"  # the folder is made on first use
     repl = Repl(env, {"QABOT_HISTORY": str(history)})
     repl.say(Q1, "[5]")
-    repl.say(":k 3", "answer.")
+    repl.say(":k 3", "结果。")
     assert repl.quit() == 0
     assert f"+{Q1}" in history.read_text(encoding="utf-8")
     repl = Repl(env, {"QABOT_HISTORY": str(history)})
     repl.child.send("\x1b[A\x1b[A")  # Up twice: back past `:k 3` to the question
-    assert "¶1.3" in flat(repl.say("", "[5]"))
+    assert "商汤科技成立北美智慧医疗实验室 · 第" in flat(repl.say("", "[5]"))
     repl.child.sendcontrol("r")
     repl.child.send("k 3")
     repl.child.expect_exact("k 3")
     repl.child.send("\r")  # ends the search with the line found; the next Enter runs it
-    assert "Showing 3 results" in repl.say("", "answer.")
+    assert "每次回答显示 3 条结果" in repl.say("", "结果。")
     assert repl.quit() == 0
 
 
 def test_pasted_chinese_over_two_lines_is_one_question(env):
     repl = Repl(env)
     shown = repl.say("\x1b[200~商汤在哪里成立了\n智慧医疗实验室？\x1b[201~", "[5]")
-    assert "¶1 " in flat(shown) and "美国新泽西" in flat(shown) and "智慧医疗实验室" in highlighted(shown)
+    assert "[1] 商汤科技成立北美智慧医疗实验室 · 第1句" in flat(shown) and "美国新泽西" in flat(shown) and "智慧医疗实验室" in highlighted(shown)
     assert repl.quit() == 0
 
 
 def test_unknown_command_gets_a_helpful_message_and_quit_exits(env):
     repl = Repl(env)
-    assert "Unknown command :mroe. Did you mean :more?" in repl.say(":mroe", "quit")
+    assert "没有 :mroe 这个命令。你是想用 :more 吗？" in repl.say(":mroe", "quit")
     repl.child.send(":quit\r")
     repl.child.expect(pexpect.EOF)
     repl.child.close()
@@ -227,36 +232,36 @@ What is the weather on Mars?
 :quit
 never asked
 """
-CITE5 = "商汤科技成立北美智慧医疗实验室 全球一流科研资源打造AI医疗“旗舰” · ¶{} · seeds/000_cbff8611f208c939.txt:5"
+CITE5 = "[{}] 商汤科技成立北美智慧医疗实验室 · 第{}句"  # the headline's first clause, the sentence the passage starts at
 PIPED_OUT = f"""> :k 2
-Showing 2 results per answer.
+每次回答显示 2 条结果。
 
 > {Q1}
-[1] {CITE5.format("1")}
+{CITE5.format(1, 1)}
     近日，全球领先的人工智能平台公司[商汤]科技SenseTime宣布在美国新泽西[成立智慧医疗实验室]，人工智能[医疗]领域的国际顶尖专家Dimitri Metaxas教授加盟，并担任[实验室]医学影像分析首席科学家。此前，基于在计算机视觉与深度学习领域的领先技术，[商汤]科技已经将图像识别应用于多种肿瘤的计算机辅助诊断。
-[2] {CITE5.format("1.10")}
-    与[商汤智慧医疗实验室]紧密合作的高校与专家还包括，纽约大学医学院心脏成像领域顶尖专家Leon Axel，罗格斯大学教授、人工智能…
+{CITE5.format(2, 10)}
+    与[商汤智慧医疗实验室]紧密合作的高校与专家还包括，纽约大学医学院心脏成像领域顶尖专家Leon Axel，罗格斯大学教授、…
 
 > {Q2}
-[1] {CITE5.format("1")}
+{CITE5.format(1, 1)}
     近日，全球领先的人工智能平台公司[商汤]科技SenseTime宣布在美国新泽西[成立智慧医疗实验室]，人工智能[医疗]领域的国际顶尖专家Dimitri Metaxas教授加盟，并[担任实验室]医学影像分析[首席科学家]。此前，基于在计算机视觉与深度学习领域的领先技术，[商汤]科技已经将图像识别应用于多种肿瘤的计算机辅助诊断。
-[2] {CITE5.format("1.6")}
-    作为[实验室医疗]影像分析[首席科学家]，Dimitri Metaxas教授表示：“[商汤]科技是全球最有价值的人工智能新锐企业，在计算机视…
+{CITE5.format(2, 6)}
+    作为[实验室医疗]影像分析[首席科学家]，Dimitri Metaxas教授表示：“[商汤]科技是全球最有价值的人工智能新锐企业，…
 
 > :more
-[3] {CITE5.format("1.9")}
-    同时，他拥有国际电气与电子工程师协会（IEEE）、国际医学图像计算与计算机辅助治疗学会（MICCAI）、美国医学和生物工程学会（A…
-[4] {CITE5.format("1.8")}
-    Dimitri Metaxas教授现[担任]美国罗格斯大学（Rutgers）计算机系计算生物医学成像和建模研究中心主任，在计算机视觉、生物医学…
+{CITE5.format(3, 9)}
+    同时，他拥有国际电气与电子工程师协会（IEEE）、国际医学图像计算与计算机辅助治疗学会（MICCAI）、…
+{CITE5.format(4, 8)}
+    Dimitri Metaxas教授现[担任]美国罗格斯大学（Rutgers）计算机系计算生物医学成像和建模研究中心主任，在计算机视觉、…
 
 > :mroe
-Unknown command :mroe. Did you mean :more? Commands: :help :more :open N :k N :reset :reload :quit
+没有 :mroe 这个命令。你是想用 :more 吗？命令有：:help :more :open N :source N :k N :reset :reload :quit
 
 > 什么
-Can't search that: nothing to search for in '什么': it has only question words, stopwords or punctuation; ask with the words you want found
+无法搜索：'什么' 里没有可搜索的内容：只有疑问词、停用词或标点；请用你想找的词提问
 
 > :reset
-Conversation forgotten: the next question starts afresh.
+已忘掉这次对话：下一个问题重新开始。
 
 > What is the weather on Mars?
 The articles don't say anything about this.
@@ -273,16 +278,17 @@ def test_piped_output_is_exact_plain_blocks(env):
     assert run.returncode == 0, run.stderr
     assert "\x1b" not in run.stdout
     assert run.stdout == PIPED_OUT
-    assert run.stderr.strip() == (f"qabot: 5 articles, {seed_passages()} passages loaded. "
-                                  "Ask a question; :help for commands, Ctrl-D to quit.")
+    assert run.stderr.strip() == f"qabot：已载入 5 篇文章、{seed_passages()} 个段落。请提问；:help 查看命令，Ctrl-D 退出。"
 
 
 def test_not_covered_is_said_with_the_closest_passages(env):
     run = subprocess.run(COMMAND + ["repl", "--plain"], input="Dimitri 天气预报\n", env=env, cwd=ROOT,
                          capture_output=True, text=True, encoding="utf-8", timeout=60)
     lines = run.stdout.splitlines()
-    assert lines[:2] == ["> Dimitri 天气预报", "The articles don't seem to cover this. The closest passages:"]
-    assert lines[2].startswith("[1] ") and "[Dimitri]" in run.stdout
+    assert lines[:2] == ["> Dimitri 天气预报", "这些文章似乎没有谈到这个问题。最接近的段落："]
+    # lightly: two closest passages, one line each, nothing marked
+    assert [line[:4] for line in lines[2:]] == ["[1] ", "    ", "[2] ", "    ", ""]
+    assert "[Dimitri]" not in run.stdout and "Dimitri" in run.stdout
 
 
 def test_config_section_is_checked_and_used(env, tmp_path):
@@ -410,7 +416,7 @@ def test_reload_picks_up_changed_articles_without_restarting(env, tmp_path):
         f.write(json.dumps({"title": "普洱", "text": "普洱茶产于云南。"}, ensure_ascii=False) + "\n")
     child.send(":reload\r")
     child.expect_exact("qabot> ")
-    assert "Reloaded: 2 articles" in child.before and "was 1 and" in child.before
+    assert "已重新载入：2 篇文章" in child.before and "原来是 1 篇" in child.before
     child.send("普洱茶产于哪里？\r")
     child.expect_exact("qabot> ")
     assert "云南" in child.before

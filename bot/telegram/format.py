@@ -13,9 +13,10 @@ from typing import Sequence
 from retrieval import Hit
 
 from .. import messages as m
-from ..answering import Answer, citation
+from ..answering import Answer
 from ..i18n import Messages
-from ..layout import ANSWER, MATCH, SENTENCE, Segment, answer_span, layout, opening, quote_marks, render, shorten
+from ..layout import (ANSWER, MATCH, NOT_COVERED_SHOWN, SENTENCE, Cite, Segment, Snippet, answer_span, cite,
+                      full_citation, layout, opening, quote_marks, render, shorten, snippet, snippet_end)
 
 LIMIT = 4096  # Telegram's maximum message length, in UTF-16 code units
 MORE = 4  # hits per "more results" page
@@ -39,25 +40,38 @@ def highlighted(hit: Hit, marks: Sequence[Segment] | None = None) -> str:
     return render(hit.passage.text, marks, tagged, escape)
 
 
-def page_hits(hits: Sequence[Hit], page: int, snippets: int) -> list[Hit]:
-    """Page 0 is the best hit and ``snippets`` more; later pages hold ``MORE`` each."""
-    first = 1 + snippets
+def first_page(answer: Answer, snippets: int) -> int:
+    """Hits on page 0: the quote and ``snippets`` short lines, or the few closest when not covered."""
+    return 1 + snippets if answer.answered else NOT_COVERED_SHOWN
+
+
+def page_hits(answer: Answer, page: int, snippets: int) -> list[Hit]:
+    """Page 0 is what the answer shows first; later pages hold ``MORE`` each."""
+    first = first_page(answer, snippets)
     if page == 0:
-        return list(hits[:first])
+        return list(answer.hits[:first])
     start = first + (page - 1) * MORE
-    return list(hits[start:start + MORE])
+    return list(answer.hits[start:start + MORE])
 
 
-def page_count(hits: Sequence[Hit], snippets: int) -> int:
-    rest = max(0, len(hits) - 1 - snippets)
-    return (1 if hits else 0) + -(-rest // MORE)
+def page_count(answer: Answer, snippets: int) -> int:
+    rest = max(0, len(answer.hits) - first_page(answer, snippets))
+    return (1 if answer.hits else 0) + -(-rest // MORE)
+
+
+def cite_html(item: Cite) -> str:
+    """A one-line citation; the title links to the article when its URL is known."""
+    title = escape(item.title)
+    if item.url and item.url.startswith(("http://", "https://")):
+        title = f'<a href="{escape(item.url, quote=True)}">{title}</a>'
+    return f"{title} · {escape(item.where)}"
 
 
 def answer_html(answer: Answer, page: int = 0, snippets: int = 3, msgs: Messages = Messages()) -> str:
     """One page of an answer; page 0 leads with the answer and quotes its passage, later pages list more."""
     if page > 0 and answer.hits:
         lines = [msgs(m.MORE_PASSAGES, question=f"<i>{escape(shorten(answer.question, 80))}</i>")]
-        lines += [cited_line(hit, 200) for hit in page_hits(answer.hits, page, snippets)]
+        lines += [cited_line(snippet(answer, hit, msgs), 200) for hit in page_hits(answer, page, snippets)]
         return "\n\n".join(lines)
     shown = layout(answer, msgs, 1 + snippets)
     if shown.problem:
@@ -69,32 +83,36 @@ def answer_html(answer: Answer, page: int = 0, snippets: int = 3, msgs: Messages
     lines += [escape(shown.verdict)] if shown.verdict else []
     if shown.quote:
         best = shown.quote.hit
-        lines.append(f"<b>[{best.rank}] {escape(citation(best))}</b>\n"
+        lines.append(f"<b>[{best.rank}]</b> {cite_html(shown.quote.cite)}\n"
                      f"<blockquote>{highlighted(best, shown.quote.marks)}</blockquote>")
-    lines += [cited_line(hit, 80) for hit in shown.snippets]
+    lines += [cited_line(item, 80) for item in shown.snippets]
     return "\n\n".join(lines)
 
 
-def cited_line(hit: Hit, width: int) -> str:
-    return f"[{hit.rank}] <i>{escape(citation(hit))}</i>\n{escape(shorten(hit.passage.text, width))}"
+def cited_line(item: Snippet, width: int) -> str:
+    """A short cited line: rank and citation, then the passage's start (to a sentence end when near)."""
+    end, ellipsis = snippet_end(item.text, [1] * len(item.text), width)
+    marks = [x for x in item.marks if x.start < end]
+    body = render(item.text[:end], [Segment(s, min(e, end), r) for s, e, r in marks], tagged, escape)
+    return f"<b>[{item.hit.rank}]</b> <i>{cite_html(item.cite)}</i>\n{body}{'…' if ellipsis else ''}"
 
 
-def paragraph_html(hit: Hit, paragraph: str) -> str:
-    """The whole paragraph of a hit, its passage's matched words in bold."""
+def paragraph_html(answer: Answer, hit: Hit, paragraph: str, msgs: Messages = Messages()) -> str:
+    """The whole paragraph of a hit under its full citation (title, place, file and line), matches in bold."""
     offset = paragraph.find(hit.passage.text)
     spans = [(s + offset, e + offset) for s, e in hit.highlights] if offset >= 0 else []
     marked = render(paragraph, [Segment(s, e, (MATCH,)) for s, e in spans], tagged, escape)
-    return f"<b>{escape(citation(hit))}</b>\n<blockquote>{marked}</blockquote>"
+    return f"<b>{escape(full_citation(answer, hit, msgs))}</b>\n<blockquote>{marked}</blockquote>"
 
 
 def article_html(hit: Hit, text: str) -> str:
     return f"<b>{escape(hit.passage.title)}</b> · <i>{escape(hit.source)}</i>\n\n{escape(text)}"
 
 
-def inline_html(hit: Hit, span=None) -> str:
+def inline_html(hit: Hit, item: Cite, span=None) -> str:
     """The message an inline result sends: the answer (when confident), the citation and the passage."""
     lead = f"{bold(span.text)}\n" if span is not None and span.confident else ""
-    return f"{lead}<b>{escape(citation(hit))}</b>\n<blockquote>{highlighted(hit, quote_marks(hit, span))}</blockquote>"
+    return f"{lead}{cite_html(item)}\n<blockquote>{highlighted(hit, quote_marks(hit, span))}</blockquote>"
 
 
 def inline_items(answer: Answer, msgs: Messages = Messages(), count: int = 10) -> list[tuple[str, str, str]]:
@@ -109,7 +127,8 @@ def inline_items(answer: Answer, msgs: Messages = Messages(), count: int = 10) -
         if title in titles:
             title = f"{title} [{hit.rank}]"
         titles.add(title)
-        items.append((shorten(title, 100), shorten(citation(hit), 120), split_html(inline_html(hit, mine))[0]))
+        item = cite(answer, hit, msgs)
+        items.append((shorten(title, 100), item.line, split_html(inline_html(hit, item, mine))[0]))
     return items
 
 

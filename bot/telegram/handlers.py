@@ -9,6 +9,7 @@ import asyncio
 import logging
 import time
 from dataclasses import dataclass, field
+from html import escape
 
 from telegram import (InlineQueryResultArticle, InlineQueryResultsButton, InputTextMessageContent, Message,
                       Update)
@@ -16,15 +17,22 @@ from telegram.constants import ChatType, ParseMode
 from telegram.error import BadRequest, NetworkError, TelegramError
 from telegram.ext import ContextTypes
 
+from .. import messages as m
 from ..answering import Answer, Answerer
-from .access import REFUSAL, Access, RateLimit, strip_mention
+from ..i18n import Messages, telegram_language
+from .access import Access, RateLimit, strip_mention
 from .buttons import answer_keyboard
 from .config import TelegramSettings
 from .format import MORE, answer_html, help_html, inline_items, split_html
 from .state import AnswerStore, FeedbackLog, History, Shown
 
 log = logging.getLogger("qabot.telegram")
-EXAMPLE = "商汤在哪里成立了智慧医疗实验室？"
+
+
+def speaking(update: Update, text: str = "") -> Messages:
+    """Messages in the user's language: their Telegram language_code, else the script of ``text``."""
+    user = update.effective_user
+    return Messages(telegram_language(user.language_code if user else None, text))
 
 
 @dataclass
@@ -76,7 +84,7 @@ async def admitted(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
         return True
     log.info("refused user=%s chat=%s", user.id if user else None, chat.id if chat else None)
     if update.effective_message:
-        await send_html(update.effective_message, REFUSAL.format(user=user.id if user else "?"))
+        await send_html(update.effective_message, escape(speaking(update)(m.REFUSAL, user=user.id if user else "?")))
     return False
 
 
@@ -86,7 +94,7 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     qa = services(context)
     await send_html(update.effective_message, help_html(context.bot.username or "", qa.answerer.article_count,
-                                                        qa.answerer.passage_count, qa.corpus))
+                                                        qa.answerer.passage_count, qa.corpus, speaking(update)))
 
 
 async def reset(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -94,7 +102,7 @@ async def reset(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if not await admitted(update, context):
         return
     services(context).history.reset(update.effective_chat.id)
-    await send_html(update.effective_message, "Forgot the earlier questions; the next one starts afresh.")
+    await send_html(update.effective_message, escape(speaking(update)(m.RESET_DONE)))
 
 
 async def ask(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -102,7 +110,8 @@ async def ask(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     question = " ".join(context.args or [])
     if not question:
         if await admitted(update, context):
-            await send_html(update.effective_message, f"Put the question after /ask, e.g. <i>/ask {EXAMPLE}</i>")
+            msgs = speaking(update)
+            await send_html(update.effective_message, msgs(m.ASK_USAGE, example=f"<i>/ask {escape(msgs(m.EXAMPLE))}</i>"))
         return
     await answer_question(update, context, question)
 
@@ -114,7 +123,8 @@ async def message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     if not question:
         if await admitted(update, context):
-            await send_html(update.effective_message, f"Yes? Ask me a question, e.g. <i>{EXAMPLE}</i>")
+            msgs = speaking(update)
+            await send_html(update.effective_message, msgs(m.ASK_ME, example=f"<i>{escape(msgs(m.EXAMPLE))}</i>"))
         return
     await answer_question(update, context, question)
 
@@ -136,11 +146,11 @@ async def answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE, qu
     if not await admitted(update, context):
         return
     qa, msg, user, chat = services(context), update.effective_message, update.effective_user, update.effective_chat
+    msgs = speaking(update, question)
     wait = qa.rate.wait(user.id)
     if wait:
         log_question(qa, "message", user.id, chat.id, question, "rate_limited", None, 0.0)
-        await send_html(msg, f"You're asking faster than {qa.settings.rate_limit_per_minute} questions a minute; "
-                             f"please try again in {int(wait) + 1} s.")
+        await send_html(msg, escape(msgs(m.TOO_FAST, limit=qa.settings.rate_limit_per_minute, seconds=int(wait) + 1)))
         return
     started = time.perf_counter()
     earlier = qa.history.context(chat.id)
@@ -149,7 +159,8 @@ async def answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE, qu
         qa.history.add(chat.id, question)
     shown = Shown(chat.id, answer, earlier)
     ident = qa.store.add(shown)
-    await send_html(msg, answer_html(answer, 0, qa.settings.snippets), answer_keyboard(ident, shown, qa.settings.snippets))
+    await send_html(msg, answer_html(answer, 0, qa.settings.snippets, msgs),
+                    answer_keyboard(ident, shown, qa.settings.snippets, msgs))
     log_question(qa, "message", user.id, chat.id, question, outcome(answer), answer, time.perf_counter() - started)
 
 
@@ -171,31 +182,32 @@ async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     """Offer the top passages for ``@bot question`` as articles to send."""
     qa, query = services(context), update.inline_query
     question = query.query.strip()
+    msgs = speaking(update, question)
     personal = dict(cache_time=0 if qa.access.restricted else 30, is_personal=qa.access.restricted)
     if not question:
-        await query.answer([], button=InlineQueryResultsButton("Type a question after my name", start_parameter="help"))
+        await query.answer([], button=InlineQueryResultsButton(msgs(m.INLINE_EMPTY), start_parameter="help"))
         return
     if not qa.access.allows(query.from_user.id, None):
         log.info("refused inline user=%s", query.from_user.id)
-        await query.answer([], button=InlineQueryResultsButton("Sorry, this bot is private", start_parameter="private"),
+        await query.answer([], button=InlineQueryResultsButton(msgs(m.INLINE_PRIVATE), start_parameter="private"),
                            cache_time=0, is_personal=True)
         return
     if qa.rate.wait(query.from_user.id):
         log_question(qa, "inline", query.from_user.id, None, question, "rate_limited", None, 0.0)
-        await query.answer([], button=InlineQueryResultsButton("Too many questions; wait a moment", start_parameter="help"),
+        await query.answer([], button=InlineQueryResultsButton(msgs(m.INLINE_TOO_FAST), start_parameter="help"),
                            cache_time=0, is_personal=True)
         return
     started = time.perf_counter()
     answer = await qa.ask(question, ())
-    await query.answer(inline_results(answer), **personal)
+    await query.answer(inline_results(answer, msgs), **personal)
     log_question(qa, "inline", query.from_user.id, None, question, outcome(answer), answer, time.perf_counter() - started)
 
 
-def inline_results(answer: Answer) -> list[InlineQueryResultArticle]:
+def inline_results(answer: Answer, msgs: Messages) -> list[InlineQueryResultArticle]:
     return [InlineQueryResultArticle(
         id=str(n), title=title, description=description,
         input_message_content=InputTextMessageContent(html, parse_mode=ParseMode.HTML))
-        for n, (title, description, html) in enumerate(inline_items(answer), 1)]
+        for n, (title, description, html) in enumerate(inline_items(answer, msgs), 1)]
 
 
 async def error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -210,8 +222,8 @@ async def error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         return  # the Bot API stayed unreachable through every retry: a reply would not get through either
     try:
         if update.callback_query:
-            await update.callback_query.answer("Sorry, something went wrong. Please try again.", show_alert=True)
+            await update.callback_query.answer(speaking(update)(m.BUTTON_ERROR), show_alert=True)
         elif update.effective_message:
-            await update.effective_message.reply_text("Sorry, something went wrong while answering. Please try again.")
+            await update.effective_message.reply_text(speaking(update)(m.ANSWER_ERROR))
     except TelegramError as exc:
         log.warning("could not tell the user about the error: %s", exc)

@@ -15,9 +15,10 @@ from typing import Callable, Sequence
 
 from retrieval import Hit
 
-from ..answering import Answer, citation
+from ..answering import Answer
 from ..i18n import Messages
-from ..layout import ANSWER, MATCH, SENTENCE, Segment, bracketed, layout, render
+from ..layout import (ANSWER, MATCH, SENTENCE, Quote, Segment, Snippet, bracketed, full_citation, layout, render,
+                      snippet, snippet_end)
 
 # Kinsoku: these never start a line, these never end one.
 NO_START = set("，。、；：！？）」』”’》〉】…,.;:!?)]}%·")
@@ -158,21 +159,13 @@ def block(prefix: str, text: str, fmt: Format, role: str = "", marks: Marks = ()
 
 
 def shorten(text: str, columns: int, spans: Spans = (), extra: int = 0) -> tuple[str, list[tuple[int, int]]]:
-    """``text`` on one line, cut to ``columns`` with an ellipsis, and its spans clipped to match.
-
-    ``extra`` is the columns a marked span adds (the brackets of plain text)."""
+    """``text`` on one line, cut to ``columns`` (at a sentence end when one is near, else with an
+    ellipsis), and its spans clipped to match. ``extra``: the columns a marked span adds (plain brackets)."""
     text = "".join(" " if ch.isspace() else ch for ch in printable(text))  # one line; offsets unchanged
-    if text_width(text) + extra * len(spans) <= columns:
-        return text, list(spans)
     starts = {s for s, _ in spans}
-    used, end = 0, 0
-    while end < len(text):
-        w = char_width(text[end]) + (extra if end in starts else 0)
-        if used + w > columns - 1:  # leave a column for the ellipsis
-            break
-        used += w
-        end += 1
-    return text[:end] + "…", [(s, min(e, end)) for s, e in spans if s < end]
+    widths = [char_width(ch) + (extra if i in starts else 0) for i, ch in enumerate(text)]
+    end, ellipsis = snippet_end(text, widths, columns)
+    return text[:end] + ("…" if ellipsis else ""), [(s, min(e, end)) for s, e in spans if s < end]
 
 
 def rank(hit: Hit, fmt: Format) -> str:
@@ -183,18 +176,20 @@ def matches(spans: Spans, offset: int = 0) -> list[Segment]:
     return [Segment(s + offset, e + offset, (MATCH,)) for s, e in spans]
 
 
-def quote_lines(hit: Hit, fmt: Format, marks: Marks) -> list[str]:
-    """The best passage: its citation, then the whole passage with its marks."""
-    return block(rank(hit, fmt), citation(hit), fmt, "cite") + block(INDENT, hit.passage.text, fmt, marks=marks)
+def quote_lines(quote: Quote, fmt: Format) -> list[str]:
+    """The quoted passage: its citation, then the whole passage with its marks."""
+    return (block(rank(quote.hit, fmt), quote.cite.line, fmt, "cite")
+            + block(INDENT, quote.hit.passage.text, fmt, marks=quote.marks))
 
 
-def short_lines(hit: Hit, fmt: Format) -> list[str]:
+def short_lines(item: Snippet, fmt: Format) -> list[str]:
     """A further passage: its citation, then one line of its text."""
     width = fmt.width()
     columns = width - len(INDENT) if width else SHORT_UNWRAPPED
-    text, spans = shorten(hit.passage.text, max(columns, 10), hit.highlights, fmt.style.mark_width)
+    spans = [(s, e) for s, e, _ in item.marks]
+    text, spans = shorten(item.text, max(columns, 10), spans, fmt.style.mark_width)
     body = render(text, matches(spans), fmt.style.marked)
-    return block(rank(hit, fmt), citation(hit), fmt, "cite") + [INDENT + body]
+    return block(rank(item.hit, fmt), item.cite.line, fmt, "cite") + [INDENT + body]
 
 
 def render_answer(answer: Answer, k: int, fmt: Format, msgs: Messages = Messages()) -> str:
@@ -206,9 +201,9 @@ def render_answer(answer: Answer, k: int, fmt: Format, msgs: Messages = Messages
     for note in (shown.notice, shown.verdict):
         lines += block("", note, fmt, "note") if note else []
     if shown.quote:
-        lines += quote_lines(shown.quote.hit, fmt, shown.quote.marks)
-    for hit in shown.snippets:
-        lines += short_lines(hit, fmt)
+        lines += quote_lines(shown.quote, fmt)
+    for item in shown.snippets:
+        lines += short_lines(item, fmt)
     return "\n".join(lines)
 
 
@@ -217,17 +212,23 @@ def plain_text(answer: Answer, snippets: int = 3, msgs: Messages = Messages()) -
     return render_answer(answer, 1 + snippets, Format(PLAIN), msgs)
 
 
-def render_more(hits: Sequence[Hit], fmt: Format) -> str:
-    return "\n".join(line for hit in hits for line in short_lines(hit, fmt))
+def render_more(answer: Answer, hits: Sequence[Hit], fmt: Format, msgs: Messages = Messages()) -> str:
+    return "\n".join(line for hit in hits for line in short_lines(snippet(answer, hit, msgs), fmt))
 
 
-def render_opened(hit: Hit, text: str, offset: int, fmt: Format) -> str:
-    """``text`` (a paragraph or article holding the hit's passage at ``offset``), matches marked."""
+def render_opened(answer: Answer, hit: Hit, text: str, offset: int, fmt: Format, msgs: Messages = Messages()) -> str:
+    """``text`` (a paragraph or article holding the hit's passage at ``offset``) under the full
+    citation, the passage's matches marked."""
     marks = matches(hit.highlights, offset) if offset >= 0 else []
-    lines = block(rank(hit, fmt), citation(hit), fmt, "cite")
+    lines = block(rank(hit, fmt), full_citation(answer, hit, msgs), fmt, "cite")
     for s, e in paragraph_offsets(text):
         lines += block(INDENT, text[s:e], fmt, marks=clip(marks, s, e))
     return "\n".join(lines)
+
+
+def render_source(answer: Answer, hit: Hit, fmt: Format, msgs: Messages = Messages()) -> str:
+    """Where result N comes from, in full: title, place, date, URL, file and line."""
+    return "\n".join(block(rank(hit, fmt), full_citation(answer, hit, msgs), fmt, "cite"))
 
 
 def paragraph_offsets(text: str) -> list[tuple[int, int]]:
