@@ -422,3 +422,35 @@ def test_reload_picks_up_changed_articles_without_restarting(env, tmp_path):
     assert "云南" in child.before
     child.sendeof()
     child.expect(pexpect.EOF)
+
+
+def test_the_repl_speaks_the_questions_language_unless_told(env, tmp_path):
+    repl = Repl(env, {"LANG": "zh_TW.UTF-8"})  # the locale decides first
+    assert "qabot：已載入 5 篇文章" in repl.banner
+    assert "這些文章似乎沒有談到這個問題" in repl.say("Dimitri 天气预报", "[2]")  # even for a Simplified question
+    assert repl.quit() == 0
+    repl = Repl(env)  # no language in the locale: each question's script
+    assert "這些文章似乎沒有談到這個問題" in repl.say("Dimitri 天氣預報", "[2]")
+    assert "The articles don't seem to cover this" in repl.say("Dimitri weather forecast", "[2]")
+    assert "the whole paragraph of result N" in repl.say(":help", ":quit")  # commands follow the last question
+    assert repl.quit() == 0
+    config = tmp_path / "config.yaml"
+    config.write_text(f"corpus: [{ROOT / 'seeds'}]\nui:\n  language: en\n", encoding="utf-8")
+    run = subprocess.run(COMMAND + ["--config", str(config), "repl"], input=Q1 + "\n:help\n", env=env, cwd=ROOT,
+                         capture_output=True, text=True, encoding="utf-8", timeout=60)
+    assert "[1] 商汤科技成立北美智慧医疗实验室 · sentence 1" in run.stdout and "Ask a question in Chinese" in run.stdout
+    assert run.stderr.startswith("qabot: 5 articles")
+    config.write_text(f"corpus: [{ROOT / 'seeds'}]\nui:\n  language: klingon\n", encoding="utf-8")
+    run = subprocess.run(COMMAND + ["--config", str(config), "repl"], input="", env=env, cwd=ROOT,
+                         capture_output=True, text=True, encoding="utf-8", timeout=60)
+    assert run.returncode == 1 and "ui.language should be one of auto, zh_Hans, zh_Hant, en, not 'klingon'" in run.stderr
+
+
+def test_source_shows_the_file_and_line_and_the_full_title(env):
+    run = subprocess.run(COMMAND + ["repl"], input=f"{Q1}\n:source 1\n:source 9\n:source\n", env=env, cwd=ROOT,
+                         capture_output=True, text=True, encoding="utf-8", timeout=60)
+    blocks = run.stdout.split("\n\n")
+    assert blocks[1] == ("> :source 1\n[1] 商汤科技成立北美智慧医疗实验室 全球一流科研资源打造AI医疗“旗舰” · 第1句 · "
+                         "seeds/000_cbff8611f208c939.txt:5")
+    assert blocks[2] == "> :source 9\n没有第 9 条结果：现在显示的是第 1 到 5 条。"
+    assert blocks[3].startswith("> :source\n用法：:source N")
