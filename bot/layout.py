@@ -23,7 +23,7 @@ from . import messages as m
 from .i18n import Messages
 
 if TYPE_CHECKING:
-    from .answering import Answer
+    from .answering import Answer, Place
 
 MATCH, ANSWER, SENTENCE = "match", "answer", "sentence"
 NOT_COVERED_SHOWN = 2  # closest passages shown when the articles don't cover a question
@@ -109,9 +109,7 @@ def snippet(answer: Answer, hit: Hit, msgs: Messages, marked: bool = True) -> Sn
 def cite(answer: Answer, hit: Hit, msgs: Messages) -> Cite:
     """The hit's one-line citation: as much of the headline's first clause as fits beside where it is."""
     place = answer.place(hit)
-    where = msgs(m.PARAGRAPH, n=place.paragraph) if place.paragraph else msgs(m.SENTENCE, n=place.sentence)
-    if place.date:
-        where = f"{where} · {place.date}"
+    where = " · ".join(x for x in (position(place, msgs), place.date) if x)
     title = without_lost(hit.passage.title)[0].strip()
     return Cite(opening(title, max(CITATION_WIDTH - len(where) - 3, 8)), where, place.url)
 
@@ -119,8 +117,12 @@ def cite(answer: Answer, hit: Hit, msgs: Messages) -> Cite:
 def full_citation(answer: Answer, hit: Hit, msgs: Messages) -> str:
     """Everything about where a hit comes from: full title, where, date, URL, file and line."""
     place = answer.place(hit)
-    where = msgs(m.PARAGRAPH, n=place.paragraph) if place.paragraph else msgs(m.SENTENCE, n=place.sentence)
-    return " · ".join(x for x in (hit.passage.title, where, place.date, place.url, hit.source) if x)
+    return " · ".join(x for x in (hit.passage.title, position(place, msgs), place.date, place.url, hit.source) if x)
+
+
+def position(place: Place, msgs: Messages) -> str:
+    """Where in its article a passage is: its paragraph, or in a one-paragraph article its sentence."""
+    return msgs(m.PARAGRAPH, n=place.paragraph) if place.paragraph else msgs(m.SENTENCE, n=place.sentence)
 
 
 def without_lost(text: str, spans: Sequence[tuple[int, int]] = ()) -> tuple[str, list[tuple[int, int]]]:

@@ -16,7 +16,7 @@ from bot.answering import Answer, Answerer  # noqa: E402
 from bot.layout import ANSWER, MATCH, SENTENCE, Segment, bracketed, layout, opening, segments  # noqa: E402
 from bot.i18n import Messages  # noqa: E402
 from bot.telegram.format import answer_html, inline_items  # noqa: E402
-from bot.terminal.format import COLOUR, PLAIN, Format, plain_text, render_answer  # noqa: E402
+from bot.terminal.format import COLOUR, Format, plain_text, render_answer  # noqa: E402
 
 try:
     from retrieval import AnswerSpan
@@ -112,3 +112,35 @@ def test_opening_is_the_first_clause_that_says_something():
     assert opening("商汤科技成立北美智慧医疗实验室 全球一流科研资源打造AI医疗“旗舰”") == "商汤科技成立北美智慧医疗实验室"
     assert opening("近日，商汤科技宣布在美国新泽西成立智慧医疗实验室，人工智能医疗领域") == "近日，商汤科技宣布在美国新泽西成立智慧医疗实验室"
     assert opening("甲" * 50, 10) == "甲" * 9 + "…"
+
+
+def test_citations_fit_a_phone_line_and_carry_date_and_link(asked):
+    from bot.answering import place_of
+    from bot.layout import CITATION_WIDTH, cite, full_citation
+    from bot.telegram.format import cite_html
+
+    hit = asked.hits[0]
+    article = SimpleNamespace(text="第一段。\n" + hit.passage.text, date="2018-05-20", url="https://example.org/a?b=1&c=2")
+    place = place_of(article, hit._replace(passage=hit.passage._replace(paragraph=2, start=5)))
+    assert (place.paragraph, place.date, place.url) == (2, "2018-05-20", "https://example.org/a?b=1&c=2")
+    dated = Answer(asked.question, asked.result, places=(place,) + asked.places[1:])
+    for msgs, where in ((Messages("zh_Hans"), "第2段"), (Messages("en"), "para. 2")):
+        line = cite(dated, hit, msgs).line
+        assert line == f"商汤科技成立北美智慧医疗实验室 · {where} · 2018-05-20" and len(line) <= CITATION_WIDTH
+    assert cite_html(cite(dated, hit, Messages())).startswith('<a href="https://example.org/a?b=1&amp;c=2">商汤科技')
+    full = full_citation(dated, hit, Messages())
+    assert hit.passage.title in full and hit.source in full and "https://example.org" in full
+    one_paragraph = place_of(SimpleNamespace(text="甲。乙。" + hit.passage.text), hit._replace(passage=hit.passage._replace(start=4)))
+    assert (one_paragraph.paragraph, one_paragraph.sentence) == (None, 3)  # the passage starts at sentence 3
+
+
+def test_lost_characters_are_skipped_in_citations_and_snippets_but_quoted_as_they_are():
+    from bot.layout import snippet_end, without_lost
+
+    assert without_lost("要点；? 第一点 ?? 和What? yes", [(5, 8)]) == ("要点；第一点 和What? yes", [(3, 6)])
+    text = "第一句很短。第二句要长得多，一直说下去，说到放不下为止，还在说。"
+    end, ellipsis = snippet_end(text, [1] * len(text), 10)
+    assert text[:end] == "第一句很短。" and not ellipsis  # a sentence end near: no ellipsis
+    words = "The laboratory opened in New Jersey with Dimitri Metaxas as chief scientist"
+    end, ellipsis = snippet_end(words, [1] * len(words), 30)
+    assert ellipsis and words[:end] in ("The laboratory opened in New ", "The laboratory opened in New")  # not mid-word
