@@ -59,7 +59,7 @@ SENTENCE = N_("sentence {n}")  # else the sentence of the article it starts at
 
 # --- Telegram (bot/telegram/) --------------------------------------------------------------
 MORE_PASSAGES = N_("More passages for {question}:")
-TRY_OTHER_WORDS = N_("Try other words, or /help.")
+TRY_OTHER_WORDS = N_("{verdict} Try other words, or /help.")
 CLOSEST = N_("(closest) {title}")
 THE_BOT = N_("the bot")
 # HTML: the tags are kept, the values arrive escaped

@@ -79,7 +79,7 @@ def answer_html(answer: Answer, page: int = 0, snippets: int = 3, msgs: Messages
     lines = [bold(shown.answer)] if shown.answer else []
     lines += [f"<i>{escape(shown.notice)}</i>"] if shown.notice else []
     if not answer.hits:
-        return "\n\n".join(lines + [escape(f"{shown.verdict} {msgs(m.TRY_OTHER_WORDS)}")])
+        return "\n\n".join(lines + [escape(msgs(m.TRY_OTHER_WORDS, verdict=shown.verdict))])
     lines += [escape(shown.verdict)] if shown.verdict else []
     if shown.quote:
         best = shown.quote.hit
