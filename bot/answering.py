@@ -52,12 +52,21 @@ class Answer:
     def record(self, ident: str | int | None = None) -> dict:
         """The batch JSONL record (see ARCHITECTURE.md)."""
         out = {"id": ident, "question": self.question, "answered": self.answered,
-               "passages": [passage_record(h) for h in self.hits]}
+               "passages": [passage_record(h) for h in self.hits], "answer": answer_record(self)}
         if self.problem:
             out["error"] = self.problem
         if self.result and self.result.truncated:
             out["notice"] = RECORD(m.CUT_NOTICE, length=len(self.result.question))
         return out
+
+
+def answer_record(answer: Answer) -> dict | None:
+    """The answer span as the batch record carries it; None when nothing is offered."""
+    span = answer.result.answer if answer.answered else None
+    if span is None:
+        return None
+    return {"text": span.text, "rank": span.rank, "start": span.start, "end": span.end,
+            "sentence": list(span.sentence), "confident": span.confident, "score": span.score}
 
 
 def passage_record(hit: Hit) -> dict:

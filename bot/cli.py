@@ -174,11 +174,9 @@ def open_output(name: str):
 
 
 def cmd_eval(args, settings: Settings) -> int:
-    from .evaluation import GoldError, format_table, read_gold, tally_by_kind
+    from .evaluation import GoldError, format_table, gold_answers, read_gold, tally_by_kind
 
     gold = Path(args.gold)
-    if not gold.exists():
-        raise ConfigError(f"gold file not found: {gold}")
     sibling = gold.with_name(gold.name.replace(".gold.jsonl", ".corpus.jsonl"))
     paths = None if args.corpus or sibling == gold or not sibling.exists() else [sibling]
     try:
@@ -195,7 +193,7 @@ def cmd_eval(args, settings: Settings) -> int:
         answer = answerer.ask(item["question"], item.get("context") or [], 10)
         no_answer = args.no_answer or not golds
         for kind in ("all", item.get("kind", "-")):
-            tallies[kind].add(answer, golds, no_answer)
+            tallies[kind].add(answer, golds, no_answer, gold_answers(item))
     rows = {kind: t.row() for kind, t in sorted(tallies.items(), key=lambda kv: kv[0] != "all")}
     print(json.dumps(rows, ensure_ascii=False, indent=2) if args.json else format_table(rows))
     return 0

@@ -7,8 +7,9 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Sequence
 
+from .answer_metric import RIGHT, exact_match, span_f1
 from .answering import Answer
 
 SPACE = re.compile(r"\s+")
@@ -42,6 +43,11 @@ def is_hit(passage: str, gold) -> bool:
     return False
 
 
+def gold_answers(item: dict) -> list[str]:
+    """A gold line's short answers: its ``answers`` list, or its gold items' ``answer`` fields."""
+    return list(item.get("answers") or []) or [g["answer"] for g in item.get("gold") or [] if isinstance(g, dict)]
+
+
 def first_hit(answer: Answer, golds: list) -> int | None:
     """Rank (1-based) of the first passage that is a hit, or None."""
     for hit in answer.hits[:DEPTH]:
@@ -58,16 +64,34 @@ class Tally:
     abstained: int = 0  # on no-answer questions
     wrongly_abstained: int = 0  # on answerable ones
     lengths: list = field(default_factory=list)
+    f1: list = field(default_factory=list)  # answer F1 of each question with short gold answers
+    em: list = field(default_factory=list)
+    sentence: list = field(default_factory=list)  # the answer sentence holds a gold answer
+    confident: list = field(default_factory=list)  # F1 of each confident answer
+    confident_off: int = 0  # confident answers to no-answer questions
 
-    def add(self, answer: Answer, golds: list, no_answer: bool) -> None:
+    def add(self, answer: Answer, golds: list, no_answer: bool, answers: Sequence[str] = ()) -> None:
         self.n += 1
         self.lengths += [len(h.passage.text) for h in answer.hits[:3]]
+        span = answer.result.answer if answer.result else None
         if no_answer:
             self.no_answer += 1
             self.abstained += not answer.answered
+            self.confident_off += bool(span and span.confident)
             return
         self.ranks.append(first_hit(answer, golds))
         self.wrongly_abstained += not answer.answered
+        if answers:
+            self.score_span(answer, span, answers)
+
+    def score_span(self, answer: Answer, span, answers: Sequence[str]) -> None:
+        f1 = span_f1(span.text, answers) if span else 0.0
+        self.f1.append(f1)
+        self.em.append(bool(span) and exact_match(span.text, answers))
+        sentence = squeeze(answer.hits[span.rank - 1].passage.text[span.sentence[0]:span.sentence[1]]) if span else ""
+        self.sentence.append(any(squeeze(a) and squeeze(a) in sentence for a in answers))
+        if span and span.confident:
+            self.confident.append(f1)
 
     def row(self) -> dict:
         n = len(self.ranks)
@@ -77,7 +101,18 @@ class Tally:
         return {"questions": self.n, "hit@1": at(1), "hit@3": at(3), "hit@5": at(5), "mrr@10": mrr,
                 "abstained": f"{self.abstained}/{self.no_answer}" if self.no_answer else "-",
                 "wrongly_abstained": f"{self.wrongly_abstained}/{n}" if n else "-",
-                "top3_len": round(sum(self.lengths) / len(self.lengths), 1) if self.lengths else 0}
+                "top3_len": round(sum(self.lengths) / len(self.lengths), 1) if self.lengths else 0,
+                **self.answer_row()}
+
+    def answer_row(self) -> dict:
+        n, c = len(self.f1), self.confident
+        def share(values, of):
+            return round(sum(values) / of, 3) if of else None
+        return {"em": round(100 * share(self.em, n), 1) if n else None,
+                "f1": round(100 * share(self.f1, n), 1) if n else None,
+                "sentence": share(self.sentence, n),
+                "conf_right": share([f >= RIGHT for f in c], len(c)), "conf_cover": share([1] * len(c), n),
+                "conf_off": f"{self.confident_off}/{self.no_answer}" if self.no_answer else "-"}
 
 
 class GoldError(Exception):
@@ -89,7 +124,8 @@ def gold_text(path: Path) -> str:
     try:
         data = Path(path).read_bytes()
     except OSError as exc:
-        raise GoldError(f"cannot open gold file {path}: {exc.strerror or exc}") from None
+        raise GoldError(f"cannot open gold file {path}: {exc.strerror or exc}; give the path of a "
+                        "NAME.gold.jsonl file") from None
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -107,16 +143,40 @@ def read_gold(path: Path) -> Iterable[tuple[int, dict | str]]:
             continue
         try:
             item = json.loads(line)
-            if not isinstance(item, dict) or not isinstance(item.get("question"), str):
-                raise ValueError('expected {"question", "gold"}')
+            problem = gold_problem(item)
+            if problem:
+                raise ValueError(problem)
         except ValueError as exc:
             yield number, f"{path}:{number}: {exc}; line skipped"
             continue
         yield number, item
 
 
+def gold_problem(item) -> str | None:
+    """What is wrong with a parsed gold line, or None (see shared/eval/README.md)."""
+    if not isinstance(item, dict) or not isinstance(item.get("question"), str):
+        return 'expected {"question": text, "gold": [...]}'
+    gold = item.get("gold")
+    if gold is not None and not (isinstance(gold, list) and all(map(gold_item_ok, gold))):
+        return '"gold" should be a list of answer texts or {"answer": text, "context": text} items'
+    if not isinstance(item.get("kind", ""), str):
+        return '"kind" should be a text'
+    for key in ("context", "answers"):
+        value = item.get(key)
+        if value is not None and not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
+            return f'"{key}" should be a list of texts'
+    return None
+
+
+def gold_item_ok(gold) -> bool:
+    if isinstance(gold, str):
+        return True
+    return isinstance(gold, dict) and isinstance(gold.get("answer"), str) and isinstance(gold.get("context"), str)
+
+
 def format_table(rows: dict[str, dict]) -> str:
-    cols = ["questions", "hit@1", "hit@3", "hit@5", "mrr@10", "abstained", "wrongly_abstained", "top3_len"]
+    cols = ["questions", "hit@1", "hit@3", "hit@5", "mrr@10", "abstained", "wrongly_abstained", "top3_len",
+            "em", "f1", "sentence", "conf_right", "conf_cover", "conf_off"]
     head = ["kind"] + cols
     table = [head] + [[kind] + ["-" if r[c] is None else str(r[c]) for c in cols] for kind, r in rows.items()]
     widths = [max(len(row[i]) for row in table) for i in range(len(head))]

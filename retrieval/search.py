@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import NamedTuple, Sequence
 
 from .analysis import BIGRAM, UNIGRAM, Analyzer
+from .answer import AnswerSpan, find_answer
 from .articles import Article
 from .errors import QuestionError
 from .index import BM25Index
@@ -71,6 +72,7 @@ class SearchResult(NamedTuple):
     answered: bool  # False: the articles don't seem to say
     coverage: float  # share of the question's weight the best hit holds
     truncated: bool  # the question was cut to ``max_question`` characters
+    answer: AnswerSpan | None = None  # the answer span in the hits; None when not answered
 
 
 class Searcher:
@@ -126,7 +128,9 @@ class Searcher:
         # a bare number in common ("alert(1)" and "1年") is no evidence the passage answers
         words = hits and any(not NUMBER.fullmatch(t) and t[0] != UNIGRAM for t in hits[0].matched)
         answered = bool(words) and coverage >= self.settings.min_coverage
-        return SearchResult(question, hits, answered, coverage, truncated)
+        context_text = [self.analyzer.normalise(clean(c[: self.settings.max_question])) for c in context[-2:]]
+        answer = find_answer(self.analyzer, self.index.idf, asked, context_text, merged, own, hits, coverage, answered)
+        return SearchResult(question, hits, answered, coverage, truncated, answer)
 
     def best(self, weights: dict[str, float], k: int, question: str = "") -> list[tuple[int, float]]:
         """The ``k`` best passages, no two overlapping: BM25's top candidates re-ranked, then

@@ -11,6 +11,7 @@ from bot.i18n import Messages
 from bot.layout import cite
 from bot.terminal.format import plain_text
 from bot.evaluation import GoldError, Tally, first_hit, format_table, is_hit, read_gold
+from retrieval import AnswerSpan
 from retrieval.errors import QuestionError
 
 from conftest import SEEDS
@@ -101,9 +102,15 @@ class FakeHit:
         self.passage = type("P", (), {"text": text})()
 
 
-def fake_answer(texts, answered=True):
-    result = type("R", (), {"hits": [FakeHit(i, t) for i, t in enumerate(texts, 1)], "answered": answered})()
+def fake_answer(texts, answered=True, span=None):
+    result = type("R", (), {"hits": [FakeHit(i, t) for i, t in enumerate(texts, 1)], "answered": answered,
+                            "answer": span})()
     return Answer("q", result)
+
+
+def span_in(text, part, rank=1, confident=True):
+    start = text.index(part)
+    return AnswerSpan(part, rank, start, start + len(part), (0, len(text)), confident, 0.9)
 
 
 def test_first_hit_rank():
@@ -127,6 +134,22 @@ def test_tally_row():
     assert row["top3_len"] == round(sum(map(len, ["答案一", "x", "x", "y", "答案二", "x", "x"])) / 7, 1)
 
 
+def test_tally_scores_answer_spans():
+    tally = Tally()
+    text = "影谱科技完成13.6亿元融资。"
+    tally.add(fake_answer([text], span=span_in(text, "13.6亿元")), [text], False, ["13.6亿元"])  # EM
+    tally.add(fake_answer([text], span=span_in(text, "融资")), [text], False, ["13.6亿元"])  # F1 0, confident
+    tally.add(fake_answer([text], span=span_in(text, "影谱科技完成13.6亿元", confident=False)), [text], False,
+              ["13.6亿元"])  # p 3/9
+    tally.add(fake_answer([text]), [text], False, ["13.6亿元"])  # nothing offered: 0
+    tally.add(fake_answer([text], span=span_in(text, "影谱")), [], True)  # confident on a no-answer question
+    row = tally.row()
+    assert row["em"] == 25.0
+    assert row["f1"] == round(100 * (1 + 0 + 2 * (1 / 3) / (1 / 3 + 1) + 0) / 4, 1)
+    assert row["sentence"] == 0.75  # three answer sentences hold 13.6亿元
+    assert (row["conf_right"], row["conf_cover"], row["conf_off"]) == (0.5, 0.5, "1/1")
+
+
 def test_format_table_aligns_columns():
     rows = {"all": Tally().row()}
     table = format_table(rows).splitlines()
@@ -141,6 +164,44 @@ def test_read_gold_reports_bad_lines(tmp_path):
     assert items[0] == (1, {"question": "a", "gold": []})
     assert [n for n, item in items[1:] if isinstance(item, str)] == [3, 4, 5]
     assert items[1][1].startswith(f"{path}:3:")
+
+
+@pytest.mark.parametrize("line, problem", [
+    ('{"question": "q", "gold": [5]}', '"gold" should be a list'),
+    ('{"question": "q", "gold": [{"foo": 1}]}', '"gold" should be a list'),
+    ('{"question": "q", "gold": "text"}', '"gold" should be a list'),
+    ('{"question": "q", "gold": [], "kind": 5}', '"kind" should be a text'),
+    ('{"question": "q", "gold": [], "context": "earlier"}', '"context" should be a list of texts'),
+    ('{"question": "q", "gold": [], "answers": [1]}', '"answers" should be a list of texts'),
+])
+def test_badly_typed_gold_lines_are_warnings_and_skipped(tmp_path, line, problem):
+    path = tmp_path / "g.jsonl"
+    path.write_text(line + '\n{"question": "ok", "gold": ["x"]}\n', encoding="utf-8")
+    (n1, first), (n2, second) = read_gold(path)
+    assert isinstance(first, str) and first.startswith(f"{path}:1: ") and problem in first
+    assert first.endswith("line skipped") and n2 == 2 and second["question"] == "ok"
+
+
+def test_eval_warns_on_bad_gold_lines_and_scores_the_rest(tmp_path, capsys):
+    from bot.cli import main
+
+    path = tmp_path / "g.gold.jsonl"
+    path.write_text('{"question": "影谱科技这轮融资拿了多少钱？", "gold": [5], "kind": 5}\n'
+                    '{"question": "影谱科技这轮融资拿了多少钱？", "gold": ["13.6亿元"], "answers": ["13.6亿元"]}\n',
+                    encoding="utf-8")
+    assert main(["--corpus", str(SEEDS), "eval", "--json", str(path)]) == 0
+    out = capsys.readouterr()
+    assert f"Warning: {path}:1: " in out.err
+    row = json.loads(out.out)["all"]
+    assert row["questions"] == 1 and row["f1"] == 100.0 and row["em"] == 100.0
+
+
+def test_eval_of_a_missing_gold_file_says_so(tmp_path, capsys):
+    from bot.cli import main
+
+    assert main(["eval", str(tmp_path / "missing.gold.jsonl")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("Error: cannot open gold file") and "No such file" in err
 
 
 # --- retrieval behaviour on the bundled seeds --------------------------------------------------

@@ -1,0 +1,259 @@
+"""Learn the answer-span weights (retrieval/data/answer_weights.json) and report held-out folds.
+
+Data: the dev gold sets in ../shared/eval/ext (CMRC 2018 trial, CC BY-SA 4.0; DRCD dev,
+CC BY-SA 3.0), each asked of its own corpus with the default settings. For each question the
+top hits' candidate spans get their features (retrieval.answer.inputs) and a label: the
+character-overlap F1 with the nearest occurrence of a gold answer in that passage.
+
+Span model: a linear scorer, softmax over one question's candidates (listwise), the target
+spread over the candidates with the best label. Confidence model: logistic regression on
+the chosen span's probability, margin and sentence coverage, labelled by F1 >= 0.5; trained
+on the span model's held-out predictions. Folds are split by article, so no article's
+questions are on both sides. Run: python bench/train_answer.py [--write]
+"""
+from __future__ import annotations
+
+import argparse
+import re
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bot.config import load_settings  # noqa: E402
+from bot.evaluation import RIGHT, exact_match, gold_answers, read_gold, span_f1  # noqa: E402
+from retrieval import answer as ans  # noqa: E402
+from retrieval import answer_features as af  # noqa: E402
+from retrieval.errors import QuestionError  # noqa: E402
+from retrieval.qtype import KINDS  # noqa: E402
+from retrieval.search import clean  # noqa: E402
+from retrieval.store import open_searcher  # noqa: E402
+
+SETS = ("cmrc2018-trial", "drcd-dev")
+FOLDS = 5
+PUNCT = re.compile(r"[\W_]")
+NEGATIVES = 150  # candidates of a question kept beside the labelled ones (the rest sampled away)
+
+
+def questions(searcher, gold: Path):
+    """Per gold question: its inputs, labels, gold answers, coverage and article."""
+    rng = np.random.default_rng(0)
+    for _, item in read_gold(gold):
+        if isinstance(item, str) or not item.get("gold"):
+            continue
+        try:
+            result = searcher.search(item["question"], 10, item.get("context") or [])
+        except QuestionError:
+            continue
+        if not result.answered:
+            continue
+        cleaned = clean(result.question)
+        context = [searcher.analyzer.normalise(clean(c)) for c in (item.get("context") or [])[-2:]]
+        own, merged = searcher.query(cleaned, [clean(c) for c in item.get("context") or []])
+        found = ans.inputs(searcher.analyzer, searcher.index.idf, searcher.analyzer.normalise(cleaned), context,
+                           merged, own, result.hits)
+        answers = gold_answers(item)
+        labels = overlap_labels(found, answers)
+        keep = np.flatnonzero(labels > 0)
+        rest = np.flatnonzero(labels == 0)
+        if len(rest) > NEGATIVES:
+            rest = rng.choice(rest, NEGATIVES, replace=False)
+        yield {"found": found, "labels": labels, "answers": answers, "coverage": result.coverage,
+               "article": result.hits[0].passage.title if result.hits else "", "train": np.concatenate([keep, rest])}
+
+
+def overlap_labels(found: ans.Inputs, answers: list[str]) -> np.ndarray:
+    """F1 of each candidate with the best gold occurrence in its passage, counted in characters
+    other than punctuation and spaces (which the metric drops: a gold 霸权。 is matched by 霸权)."""
+    labels = np.zeros(len(found.spans), dtype=np.float32)
+    for n, sentence in enumerate(found.sentences):
+        text = found.texts[sentence.rank - 1]
+        counts = np.concatenate([[0], np.cumsum([not PUNCT.match(c) for c in text])])
+        rows = np.flatnonzero(found.spans[:, 0] == n)
+        s, e = found.spans[rows, 1], found.spans[rows, 2]
+        size = counts[e] - counts[s]
+        for a in answers:
+            at = text.find(a) if a else -1
+            while at >= 0:
+                a_size = counts[at + len(a)] - counts[at]
+                ov = np.maximum(0, counts[np.minimum(e, at + len(a))] - counts[np.maximum(s, at)])
+                ov = np.where(np.minimum(e, at + len(a)) > np.maximum(s, at), ov, 0)
+                f1 = np.where(ov > 0, 2 * ov / np.maximum(size + a_size, 1), 0)
+                labels[rows] = np.maximum(labels[rows], f1)
+                at = text.find(a, at + 1)
+    return labels
+
+
+def train_span(data: list[dict], l2: float = 1e-3, steps: int = 200, rate: float = 0.05) -> np.ndarray:
+    """Listwise softmax regression by Adam over the questions whose candidates hold a labelled
+    one: a weight row per question kind, the base columns shared by all kinds."""
+    usable = sorted((d for d in data if d["labels"].max() > 0), key=lambda d: d["found"].kind)  # kinds contiguous
+    xs, ts, seg = [], [], []
+    for q, d in enumerate(usable):
+        lab = d["labels"][d["train"]]
+        target = (lab >= lab.max() - 1e-6).astype(np.float32)
+        xs.append(d["found"].x[d["train"]])
+        ts.append(target / target.sum())
+        seg.append(np.full(len(lab), q))
+    x, t, seg = np.concatenate(xs).astype(np.float32), np.concatenate(ts), np.concatenate(seg)
+    kind = np.repeat([d["found"].kind for d in usable], [len(d["train"]) for d in usable])
+    base = len(af.BASE_FEATURES)
+    xb = np.ascontiguousarray(x[:, :base])
+    blocks = [(k, slice(*np.flatnonzero(kind == k)[[0, -1]] + [0, 1])) for k in range(len(KINDS)) if (kind == k).any()]
+    xk = {k: np.ascontiguousarray(x[rows, base:]) for k, rows in blocks}
+    starts = np.flatnonzero(np.r_[True, seg[1:] != seg[:-1]])
+    w = np.zeros((len(KINDS), x.shape[1]))
+    m, v = np.zeros_like(w), np.zeros_like(w)
+    for step in range(1, steps + 1):
+        s = xb @ w[0, :base].astype(np.float32)
+        for k, rows in blocks:
+            s[rows] += xk[k] @ w[k, base:].astype(np.float32)
+        s -= np.maximum.reduceat(s, starts)[seg]
+        e = np.exp(s)
+        r = e / np.add.reduceat(e, starts)[seg] - t
+        grad = np.zeros_like(w)
+        grad[:, :base] = xb.T @ r  # the base columns are shared by every kind
+        for k, rows in blocks:
+            grad[k, base:] = xk[k].T @ r[rows]
+        grad = grad / len(starts) + l2 * w
+        m = 0.9 * m + 0.1 * grad
+        v = 0.999 * v + 0.001 * grad ** 2
+        w -= rate * (m / (1 - 0.9 ** step)) / (np.sqrt(v / (1 - 0.999 ** step)) + 1e-8)
+    return w
+
+
+def weight_names(w: np.ndarray) -> dict[str, float]:
+    out = dict(zip(af.BASE_FEATURES, w[0, :len(af.BASE_FEATURES)]))
+    for k, kind in enumerate(KINDS):
+        out.update(zip(af.names(kind)[len(af.BASE_FEATURES):], w[k, len(af.BASE_FEATURES):]))
+    return {name: round(float(v), 5) for name, v in out.items() if abs(v) > 1e-6}
+
+
+def chosen(d: dict, w: np.ndarray, conf=None, threshold=0.5) -> ans.AnswerSpan | None:
+    model = ans.Model(w, conf if conf is not None else np.zeros(len(ans.CONFIDENCE) + 1), threshold)
+    return ans.decide(d["found"], d["coverage"], model)
+
+
+def confidence_rows(data: list[dict], w: np.ndarray):
+    """The confidence model's inputs and labels (F1 >= RIGHT) for each question."""
+    rows, labels, kept = [], [], []
+    for i, d in enumerate(data):
+        found = d["found"]
+        if not len(found.spans):
+            continue
+        kept.append(i)
+        best, prob, margin = ans.choose(found.x @ w[found.kind])
+        n, start, end = (int(v) for v in found.spans[best])
+        rows.append(ans.confidence_row(prob, margin, found.sentences[n], d["coverage"], end - start))
+        labels.append(span_f1(found.texts[found.sentences[n].rank - 1][start:end], d["answers"]) >= RIGHT)
+    return np.array(rows), np.array(labels, dtype=np.float64), kept
+
+
+def train_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1e-3, steps: int = 2000, rate: float = 0.5) -> np.ndarray:
+    w = np.zeros(x.shape[1])
+    for _ in range(steps):
+        p = 1 / (1 + np.exp(-x @ w))
+        w -= rate * (x.T @ (p - y) / len(y) + l2 * w)
+    return w
+
+
+def folds(data: list[dict]) -> np.ndarray:
+    """A fold number for each question, by article."""
+    articles = sorted({d["article"] for d in data})
+    rng = np.random.default_rng(1)
+    fold_of = dict(zip(articles, rng.integers(0, FOLDS, len(articles))))
+    return np.array([fold_of[d["article"]] for d in data])
+
+
+def score(data: list[dict], picks: list) -> dict:
+    n = len(data)
+    f1 = [span_f1(p.text, d["answers"]) if p else 0.0 for d, p in zip(data, picks)]
+    em = [exact_match(p.text, d["answers"]) if p else False for d, p in zip(data, picks)]
+    sent = [bool(p) and any(a and a in d["found"].texts[p.rank - 1][p.sentence[0]:p.sentence[1]] for a in d["answers"])
+            for d, p in zip(data, picks)]
+    conf = [(p is not None and p.confident, f) for p, f in zip(picks, f1)]
+    confident = [f for c, f in conf if c]
+    return {"questions": n, "em": round(100 * np.mean(em), 1), "f1": round(100 * np.mean(f1), 1),
+            "sentence": round(float(np.mean(sent)), 3),
+            "confident_right": round(float(np.mean([f >= RIGHT for f in confident])), 3) if confident else None,
+            "confident_share": round(len(confident) / n, 3)}
+
+
+def threshold_for(prob: np.ndarray, right: np.ndarray, precision: float) -> float:
+    """The lowest threshold whose confident answers are right at ``precision`` or better."""
+    order = np.argsort(-prob)
+    hits = np.cumsum(right[order]) / np.arange(1, len(order) + 1)
+    ok = np.flatnonzero(hits >= precision)
+    ok = ok[ok >= 20] if len(ok[ok >= 20]) else ok
+    return float(prob[order][ok.max()]) if len(ok) else 1.0
+
+
+def load() -> dict[str, list[dict]]:
+    settings = load_settings(ROOT / "config.yaml")
+    ext = ROOT.parent / "shared" / "eval" / "ext"
+    if not ext.exists():
+        ext = Path("/work/shared/eval/ext")
+    out = {}
+    for name in SETS:
+        t = time.time()
+        opened = open_searcher([ext / f"{name}.corpus.jsonl"], settings.retrieval(), settings.index_dir)
+        out[name] = list(questions(opened.searcher, ext / f"{name}.gold.jsonl"))
+        print(f"{name}: {len(out[name])} questions in {time.time() - t:.0f} s", file=sys.stderr)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--write", action="store_true", help="write retrieval/data/answer_weights.json")
+    parser.add_argument("--precision", type=float, default=0.9, help="held-out precision the threshold aims at")
+    args = parser.parse_args()
+    sets = load()
+    data = [d for name in SETS for d in sets[name]]
+    fold = folds(data)
+    picks: list = [None] * len(data)
+    conf_x, conf_y, conf_fold, conf_index = [], [], [], []
+    for k in range(FOLDS):
+        train = [d for d, f in zip(data, fold) if f != k]
+        w = train_span(train)
+        held = [i for i, f in enumerate(fold) if f == k]
+        x, y, kept = confidence_rows([data[i] for i in held], w)
+        conf_x.append(x), conf_y.append(y), conf_fold.append(np.full(len(y), k))
+        conf_index += [held[i] for i in kept]
+        for i in held:
+            picks[i] = (w, chosen(data[i], w))
+    cx, cy, cf = np.concatenate(conf_x), np.concatenate(conf_y), np.concatenate(conf_fold)
+    cprob = np.zeros(len(cy))
+    for k in range(FOLDS):  # the confidence model's own held-out folds
+        cw = train_logistic(cx[cf != k], cy[cf != k])
+        cprob[cf == k] = 1 / (1 + np.exp(-cx[cf == k] @ cw))
+    threshold = threshold_for(cprob, cy, args.precision)
+    final_picks = [p for _, p in picks]  # held-out spans, with held-out confidence
+    for i, prob in zip(conf_index, cprob):
+        final_picks[i] = final_picks[i]._replace(confident=bool(prob >= threshold))
+    start = 0
+    report = {}
+    for name in SETS:
+        n = len(sets[name])
+        report[name] = score(data[start:start + n], final_picks[start:start + n])
+        start += n
+    print(json.dumps({"held_out": report, "threshold": round(threshold, 4)}, indent=1))
+    if args.write:
+        w = train_span(data)
+        x, y, _ = confidence_rows(data, w)
+        cw = train_logistic(x, y)
+        out = {"source": "bench/train_answer.py over " + ", ".join(SETS), "held_out": report,
+               "span": weight_names(w),
+               "confidence": {name: round(float(v), 5) for name, v in zip(ans.CONFIDENCE + ("bias",), cw)},
+               "threshold": round(threshold, 4)}
+        path = ROOT / "retrieval" / "data" / "answer_weights.json"
+        path.write_text(json.dumps(out, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+        print(f"wrote {path}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
