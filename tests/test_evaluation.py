@@ -268,7 +268,10 @@ def test_answerer_and_plain_text(seed_searcher):
     answerer = Answerer(seed_searcher, k=3)
     answer = answerer.ask("商湯在哪裡成立了智慧醫療實驗室？")
     text = plain_text(answer)
-    assert text.splitlines()[0] == f"[1] {cite(answer, answer.hits[0], Messages()).line}"
+    span = answer.result.answer
+    lead = [f"→ {span.text}"] if span is not None and span.confident else []
+    quoted = answer.hits[span.rank - 1] if span is not None else answer.hits[0]
+    assert text.splitlines()[:len(lead) + 1] == lead + [f"[{quoted.rank}] {cite(answer, quoted, Messages()).line}"]
     assert answerer.paragraph(answer.hits[0]).find(answer.hits[0].passage.text) >= 0
     off = answerer.ask("怎么给猫剪指甲？")
     assert off.answered is False and "don't" in plain_text(off)

@@ -104,6 +104,16 @@ def said(chat: Chat, text: str) -> str:
     return parse_html(reply.params["text"])
 
 
+def leading_answer(html: str) -> str | None:
+    """The confident answer a reply leads with, checked to be marked in its quote too; None without one."""
+    if html.startswith("<b>[1]</b>"):
+        return None
+    found = re.match(r"<b>([^<]+)</b>\n\n<b>\[\d+\]</b> ", html)
+    assert found, html[:80]
+    assert f"<u><b>{found.group(1)}</b></u>" in html.split("<blockquote>", 1)[1]
+    return found.group(1)
+
+
 @pytest.mark.parametrize("user, covered, not_covered, cant, helping, where", [
     (201, "商汤 <b>医疗</b> & AI · 第1段", "这些文章似乎没有谈到这个问题。", "无法搜索：", "我根据一批文章回答问题", r"第\d+[段句]$"),
     (202, "商汤 <b>医疗</b> & AI · 第1段", "這些文章似乎沒有談到這個問題。", "無法搜尋：", "我根據一批文章回答問題", r"第\d+[段句]$"),
@@ -112,8 +122,9 @@ def said(chat: Chat, text: str) -> str:
 ])
 def test_each_user_is_answered_in_their_language(api, bot, user, covered, not_covered, cant, helping, where):
     chat = Chat(api, user, user)
-    answer = said(chat, "智慧医疗实验室在哪里？")  # the same Chinese question from each
-    assert answer.startswith(f"[1] {covered}\n{LAB}")
+    [reply] = chat.say("智慧医疗实验室在哪里？")  # the same Chinese question from each
+    answer, lead = parse_html(reply.params["text"]), leading_answer(reply.params["text"])
+    assert answer.startswith(f"{lead}\n\n[1] {covered}\n{LAB}" if lead else f"[1] {covered}\n{LAB}")
     chat.say("/reset")
     [light] = chat.say("火星上的实验室有多少个机器人？")
     text = parse_html(light.params["text"])

@@ -60,6 +60,12 @@ def visible(call) -> str:
     return parse_html(call.params["text"])
 
 
+def quoted(call) -> str:
+    """The reply from the quoted passage on: a confident answer, in bold, comes first (tests/test_i18n.py)."""
+    text = visible(call)
+    return text[text.index("\n\n[1] ") + 2:] if not text.startswith("[") and "\n\n[1] " in text else text
+
+
 def buttons(call) -> dict[str, str]:
     """Button text → callback data of the keyboard under a sent message."""
     markup = call.params.get("reply_markup") or {}
@@ -89,7 +95,7 @@ def test_start_registers_commands_and_says_what_it_knows(api, bot):
 
 def test_answer_quotes_the_best_passage_cited_and_escaped(api, bot):
     [reply] = Chat(api, 101, 101).say("智慧医疗实验室在哪里？")
-    text, html = visible(reply), reply.params["text"]
+    text, html = quoted(reply), reply.params["text"]
     assert text.startswith(f"[1] {TITLE} · para. 1\n{LAB}")  # title and passage verbatim; file and line on demand
     assert "商汤 &lt;b&gt;医疗&lt;/b&gt; &amp; AI" in html and "&lt;b&gt;医学影像&lt;/b&gt;" in html
     assert "<b>智慧医疗实验室</b>" in html  # matched words in bold
@@ -125,7 +131,7 @@ def test_long_answer_is_split_into_balanced_messages(api, bot):
     chat = Chat(api, 106, 106)
     # the 论文 passages of the 实验室简讯 articles come after the wall passage, as more results
     first, second = chat.say("最著名的烽火台叫做狼烟台和论文", expect=2)
-    assert visible(first).startswith("[1] 长城 · para. 2")
+    assert quoted(first).startswith("[1] 长城 · para. 2")
     assert first.params["text"].startswith("<b>") and first.params["text"].endswith("</blockquote>")
     assert second.params["text"].startswith("<blockquote>")  # the quote continues, reopened
     assert "狼烟台" in visible(first) + visible(second)
@@ -177,7 +183,7 @@ def test_follow_ups_feedback_and_reset(api, bot):
     chat.say("紫金山天文台在哪里？")
     [follow] = chat.say("主任是谁？")
     # the earlier question steers it to the observatory's director (alone, 主任 finds the lab's)
-    assert visible(follow).startswith("[1] 紫金山天文台 · para. 2\n天文台的主任是李教授")
+    assert quoted(follow).startswith("[1] 紫金山天文台 · para. 2\n天文台的主任是李教授")
     press(api, chat, follow, buttons(follow)["👍"])
     api.wait(lambda c: c.method == "editMessageReplyMarkup" and c.params["message_id"] == follow.result["message_id"])
     assert "Already noted" in press(api, chat, follow, buttons(follow)["👍"]).params["text"]
@@ -195,7 +201,7 @@ def test_follow_ups_feedback_and_reset(api, bot):
     [reply] = chat.say("/reset")
     assert "Forgot" in visible(reply)
     [fresh] = chat.say("主任是谁？")
-    assert visible(fresh).startswith(f"[1] {TITLE} · para. 2") and DIRECTOR in visible(fresh)
+    assert quoted(fresh).startswith(f"[1] {TITLE} · para. 2") and DIRECTOR in visible(fresh)
 
 
 def test_groups_answer_only_when_addressed(api, bot):
@@ -204,15 +210,15 @@ def test_groups_answer_only_when_addressed(api, bot):
     api.wait_delivered(quiet)
     [reply] = group.say("@qa_test_bot 智慧医疗实验室在哪里？")
     assert reply.params["reply_parameters"]["message_id"] == group.last_message["message_id"]
-    assert visible(reply).startswith(f"[1] {TITLE}")
+    assert quoted(reply).startswith(f"[1] {TITLE}")
     [reply] = group.say("主任是谁？", reply_to=reply.result)  # a reply to the bot's answer
     assert DIRECTOR in visible(reply)
     [reply] = group.say("/ask@qa_test_bot 紫金山天文台")
-    assert visible(reply).startswith("[1] 紫金山天文台")
+    assert quoted(reply).startswith("[1] 紫金山天文台")
     for text in ("/ask@other_bot 实验室", "@qa_test_botanist 实验室", "实验室"):
         api.wait_delivered(api.push(message(api, GROUP, 110, text, "supergroup")))
     [last] = group.say("@QA_TEST_BOT 智慧医疗实验室")
-    assert visible(last).startswith(f"[1] {TITLE}")
+    assert quoted(last).startswith(f"[1] {TITLE}")
     assert len(group.sent()) == 4  # nothing for the messages not addressed to the bot
 
 
@@ -251,7 +257,10 @@ def test_inline_mode_offers_cited_passages(api, bot):
     answered = api.wait(lambda c: c.method == "answerInlineQuery"
                         and c.params["inline_query_id"] == update["inline_query"]["id"])[0]
     results = answered.params["results"]
-    assert results[0]["type"] == "article" and results[0]["title"] == "商汤科技在上海成立了智慧医疗实验室"  # the passage's opening words
+    message = parse_html(results[0]["input_message_content"]["message_text"])
+    lead = message.split("\n")[0]  # the confident answer, when there is one, else the citation
+    assert results[0]["type"] == "article"
+    assert results[0]["title"] == (lead if not lead.startswith(TITLE) else "商汤科技在上海成立了智慧医疗实验室")
     assert results[0]["description"] == f"{TITLE} · para. 1"
     assert len({r["title"] for r in results}) == len(results)
     content = results[0]["input_message_content"]
@@ -287,7 +296,7 @@ def test_sighup_reloads_changed_articles_while_running(api, bot, tmp_path):
         assert time.monotonic() < deadline, bot.output()
         time.sleep(0.2)
     after = chat.say("普洱茶产于哪里？")[-1]
-    assert visible(after).startswith("[1] 普洱茶 · sentence 1\n普洱茶产于云南")
+    assert quoted(after).startswith("[1] 普洱茶 · sentence 1\n普洱茶产于云南")
 
 
 def test_nothing_rejected_clean_stop_and_no_token_in_logs(api, bot):
@@ -334,7 +343,7 @@ def test_webhook_mode_checks_the_secret(tmp_path):
         assert post_update(port, {"update_id": 2, **message(api, 5, 5, "长城")}, "wrong") == 403
         assert post_update(port, {"update_id": 3, **message(api, 5, 5, "智慧医疗实验室在哪里？")}, secret) == 200
         [reply] = Chat(api, 5, 5).wait_new(0)
-        assert visible(reply).startswith(f"[1] {TITLE}")
+        assert quoted(reply).startswith(f"[1] {TITLE}")
         assert bot.stop() == 0
     finally:
         bot.stop()
