@@ -109,9 +109,7 @@ async def ask(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Answer the question after /ask."""
     question = " ".join(context.args or [])
     if not question:
-        if await admitted(update, context):
-            msgs = speaking(update)
-            await send_html(update.effective_message, msgs(m.ASK_USAGE, example=f"<i>/ask {escape(msgs(m.EXAMPLE))}</i>"))
+        await ask_for_a_question(update, context, m.ASK_USAGE, "/ask ")
         return
     await answer_question(update, context, question)
 
@@ -122,11 +120,16 @@ async def message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if question is None:
         return
     if not question:
-        if await admitted(update, context):
-            msgs = speaking(update)
-            await send_html(update.effective_message, msgs(m.ASK_ME, example=f"<i>{escape(msgs(m.EXAMPLE))}</i>"))
+        await ask_for_a_question(update, context, m.ASK_ME)
         return
     await answer_question(update, context, question)
+
+
+async def ask_for_a_question(update: Update, context: ContextTypes.DEFAULT_TYPE, msgid: str, command: str = "") -> None:
+    """Say how to ask, with an example question, in the user's language."""
+    if await admitted(update, context):
+        msgs = speaking(update)
+        await send_html(update.effective_message, msgs(msgid, example=f"<i>{command}{escape(msgs(m.EXAMPLE))}</i>"))
 
 
 def addressed_question(msg: Message, bot_id: int, username: str) -> str | None:
