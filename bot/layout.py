@@ -101,6 +101,11 @@ def layout(answer: Answer, msgs: Messages, shown: int) -> Layout:
                   snippets=tuple(snippet(answer, h, msgs) for h in rest))
 
 
+def shown_count(answer: Answer, room: int) -> int:
+    """How many passages an answer shows when ``room`` fit: fewer when the articles don't cover it."""
+    return room if answer.answered else min(room, NOT_COVERED_SHOWN)
+
+
 def snippet(answer: Answer, hit: Hit, msgs: Messages, marked: bool = True) -> Snippet:
     text, spans = without_lost(hit.passage.text, hit.highlights if marked else ())
     return Snippet(hit, text, tuple(Segment(s, e, (MATCH,)) for s, e in spans), cite(answer, hit, msgs))

@@ -497,3 +497,11 @@ def test_the_answer_leads_and_has_its_own_colour_in_the_quote(env, question):
         assert plain[1] == f"→ {span.text}" and plain[3].count(f"【{span.text}】") == 1
     elif span is not None:
         assert plain[1].startswith(f"[{span.rank}] ") and "〔" in plain[2] and "〕" in plain[2]
+
+
+def test_more_after_a_not_covered_answer_goes_on_from_the_two_shown(env):
+    run = subprocess.run(COMMAND + ["repl"], input="Dimitri 天气预报\n:more\n:open 4\n", env=env, cwd=ROOT,
+                         capture_output=True, text=True, encoding="utf-8", timeout=60)
+    blocks = run.stdout.split("\n\n")
+    assert [line[:4] for line in blocks[1].splitlines()[1::2]] == ["[3] ", "[4] ", "[5] ", "[6] ", "[7] "]
+    assert blocks[2].startswith("> :open 4\n[4] ")

@@ -15,8 +15,8 @@ from retrieval import Hit
 from .. import messages as m
 from ..answering import Answer
 from ..i18n import Messages
-from ..layout import (ANSWER, MATCH, NOT_COVERED_SHOWN, SENTENCE, Cite, Segment, Snippet, answer_span, cite,
-                      full_citation, layout, opening, quote_marks, render, shorten, snippet, snippet_end)
+from ..layout import (ANSWER, MATCH, SENTENCE, Cite, Segment, Snippet, answer_span, cite, full_citation, layout,
+                      opening, quote_marks, render, shorten, shown_count, snippet, snippet_end)
 
 LIMIT = 4096  # Telegram's maximum message length, in UTF-16 code units
 MORE = 4  # hits per "more results" page
@@ -42,7 +42,7 @@ def highlighted(hit: Hit, marks: Sequence[Segment] | None = None) -> str:
 
 def first_page(answer: Answer, snippets: int) -> int:
     """Hits on page 0: the quote and ``snippets`` short lines, or the few closest when not covered."""
-    return 1 + snippets if answer.answered else NOT_COVERED_SHOWN
+    return shown_count(answer, 1 + snippets)
 
 
 def page_hits(answer: Answer, page: int, snippets: int) -> list[Hit]:

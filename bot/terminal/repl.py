@@ -22,6 +22,7 @@ from .. import messages as m
 from ..answering import Answer, Answerer
 from ..config import ConfigError, Settings
 from ..i18n import Messages, choose, ui_language
+from ..layout import shown_count
 from .format import COLOUR, PLAIN, Format, render_answer, render_more, render_opened, render_source
 
 MAX_K = 50
@@ -120,7 +121,7 @@ class Session:
         if not answer.problem:
             self.questions.append(question)
             self.last, self.answer = (question, context), answer
-            self.hits = answer.hits[: self.k]
+            self.hits = answer.hits[: shown_count(answer, self.k)]  # what :more and :open N go on from
         return render_answer(answer, self.k, self.fmt, self.msgs)
 
     def more(self, args: list[str]) -> str:
