@@ -15,6 +15,8 @@ import re
 from functools import lru_cache
 from importlib import resources
 
+from .config import ConfigError
+
 SIMPLIFIED, TRADITIONAL, ENGLISH = "zh_Hans", "zh_Hant", "en"
 LANGUAGES = (SIMPLIFIED, TRADITIONAL, ENGLISH)
 SETTINGS = ("auto",) + LANGUAGES  # the values ui.language takes
@@ -110,8 +112,6 @@ def choose(preferred: str | None, text: str = "", fallback: str = SIMPLIFIED) ->
 def ui_language(raw: object) -> str | None:
     """The ``ui:`` section's ``language``: one of ours, or None for ``auto`` (the locale, then
     the question's script). A bad value is a ``ConfigError`` naming the valid ones."""
-    from .config import ConfigError
-
     if raw is None:
         return locale_language()
     if not isinstance(raw, dict) or set(raw) - {"language"}:
