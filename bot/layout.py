@@ -1,8 +1,8 @@
 """What an answer shows, decided once for every frontend.
 
 ``layout(answer, msgs, shown)`` returns a ``Layout``: the problem, or the answer line,
-a notice (question cut), a verdict (not covered, nothing found), the quoted passage with its marked stretches,
-and the passages shown as short lines. The REPL (ANSI or plain), ``qabot ask`` and
+a notice (question cut), a verdict (not covered, nothing found), the quoted passage
+with its marked stretches, and the passages shown as short lines. The REPL (ANSI or plain), ``qabot ask`` and
 Telegram (HTML) only render it; the words come from bot/messages.py in the user's
 language.
 
@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, NamedTuple, Sequence
 
-from retrieval import Hit
+from retrieval import AnswerSpan, Hit
 from retrieval.passages import sentence_ends
 
 from . import messages as m
@@ -76,9 +76,9 @@ class Layout:
     snippets: tuple[Snippet, ...] = ()  # further passages, one short line each
 
 
-def answer_span(answer: Answer):
-    """The extractor's ``AnswerSpan`` for this answer, or None (none offered, or no extractor)."""
-    span = getattr(answer.result, "answer", None) if answer.result else None
+def answer_span(answer: Answer) -> AnswerSpan | None:
+    """The extractor's answer span for this answer, or None (none offered)."""
+    span = answer.result.answer if answer.result else None
     return span if span is not None and answer.answered and 1 <= span.rank <= len(answer.hits) else None
 
 
@@ -169,7 +169,7 @@ def snippet_end(text: str, widths: Sequence[int], room: int) -> tuple[int, bool]
     return (cut if cut > fit // 2 else fit), True
 
 
-def quote_marks(hit: Hit, span) -> tuple[Segment, ...]:
+def quote_marks(hit: Hit, span: AnswerSpan | None) -> tuple[Segment, ...]:
     if span is None:
         return segments(hit.highlights)
     if span.confident:
