@@ -104,6 +104,14 @@ def said(chat: Chat, text: str) -> str:
     return parse_html(reply.params["text"])
 
 
+def press_and_wait(api, chat: Chat, call, data: str):
+    """Press a button under ``call``; the edited message."""
+    from fake_bot_api import callback
+
+    api.push(callback(api, chat.user_id, call.result, data))
+    return api.wait(lambda c: c.method == "editMessageText" and c.params["message_id"] == call.result["message_id"])[0]
+
+
 def leading_answer(html: str) -> str | None:
     """The confident answer a reply leads with, checked to be marked in its quote too; None without one."""
     if html.startswith("<b>[1]</b>"):
@@ -132,6 +140,8 @@ def test_each_user_is_answered_in_their_language(api, bot, user, covered, not_co
     assert "<b>" not in re.sub(r"<b>\[\d\]</b>", "", light.params["text"])  # no bold from earlier turns
     [button] = [b for row in light.params["reply_markup"]["inline_keyboard"] for b in row]  # one button
     assert button["callback_data"].endswith(":1")
+    page = press_and_wait(api, chat, light, button["callback_data"])
+    assert "<b>" not in re.sub(r"<b>\[\d+\]</b>", "", page.params["text"])  # nor on the pages after
     chat.say("/reset")
     assert said(chat, "是谁？").startswith(cant)
     assert said(chat, "/help").startswith(helping)

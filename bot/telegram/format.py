@@ -71,7 +71,8 @@ def answer_html(answer: Answer, page: int = 0, snippets: int = 3, msgs: Messages
     """One page of an answer; page 0 leads with the answer and quotes its passage, later pages list more."""
     if page > 0 and answer.hits:
         lines = [msgs(m.MORE_PASSAGES, question=f"<i>{escape(shorten(answer.question, 80))}</i>")]
-        lines += [cited_line(snippet(answer, hit, msgs), 200) for hit in page_hits(answer, page, snippets)]
+        lines += [cited_line(snippet(answer, hit, msgs, marked=answer.answered), 200)
+                  for hit in page_hits(answer, page, snippets)]
         return "\n\n".join(lines)
     shown = layout(answer, msgs, 1 + snippets)
     if shown.problem:

@@ -213,7 +213,7 @@ def plain_text(answer: Answer, snippets: int = 3, msgs: Messages = Messages()) -
 
 
 def render_more(answer: Answer, hits: Sequence[Hit], fmt: Format, msgs: Messages = Messages()) -> str:
-    return "\n".join(line for hit in hits for line in short_lines(snippet(answer, hit, msgs), fmt))
+    return "\n".join(line for hit in hits for line in short_lines(snippet(answer, hit, msgs, answer.answered), fmt))
 
 
 def render_opened(answer: Answer, hit: Hit, text: str, offset: int, fmt: Format, msgs: Messages = Messages()) -> str:
