@@ -71,8 +71,9 @@ def answer_record(answer: Answer) -> dict | None:
 
 def passage_record(hit: Hit) -> dict:
     p = hit.passage
-    return {"rank": hit.rank, "score": round(hit.score, 4), "title": p.title, "paragraph": p.paragraph,
-            "text": p.text, "source": hit.source}
+    record = {"rank": hit.rank, "score": round(hit.score, 4), "title": p.title, "paragraph": p.paragraph,
+              "text": p.text, "source": hit.source}
+    return record | {k: v for k, v in (("date", p.date), ("url", p.url)) if v}  # only when the article has them
 
 
 class Answerer:

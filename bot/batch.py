@@ -9,6 +9,9 @@ from multiprocessing import get_context
 from dataclasses import dataclass
 from typing import IO, Iterator
 
+from retrieval.lifetime import die_with_parent
+from retrieval.safetext import json_line, printable, without_surrogates
+
 from .answering import Answerer
 from .progress import Progress
 
@@ -21,10 +24,16 @@ class Item:
     error: str | None = None
 
 
-def read_items(stream: IO[str], name: str, jsonl: bool) -> Iterator[Item]:
-    """Questions from JSONL (``{"id"?, "question", "context"?}``) or one per line of text."""
-    for number, line in enumerate(stream, 1):
-        line = line.rstrip("\r\n").lstrip("\ufeff")
+def read_items(data: bytes, name: str, jsonl: bool) -> Iterator[Item]:
+    """Questions from JSONL (``{"id"?, "question", "context"?}``) or one per line of text.
+    Blank lines are skipped (numbering goes on: an id is the line number); a line that is not
+    UTF-8 or not JSON is an item with an error, and the rest is read."""
+    for number, raw in enumerate(data.splitlines(), 1):
+        try:
+            line = raw.decode("utf-8").lstrip("\ufeff")
+        except UnicodeDecodeError as exc:
+            yield Item(number, None, error=f"{name}:{number}: not UTF-8 (byte {exc.start + 1}); save the file as UTF-8")
+            continue
         if not line.strip():
             continue
         if not jsonl:
@@ -35,13 +44,23 @@ def read_items(stream: IO[str], name: str, jsonl: bool) -> Iterator[Item]:
         except json.JSONDecodeError as exc:
             yield Item(number, None, error=f"{name}:{number}: not JSON ({exc.msg}); give one JSON object a line")
             continue
+        except RecursionError:
+            yield Item(number, None, error=f"{name}:{number}: JSON nested too deeply; give one flat JSON object a line")
+            continue
         ident = record.get("id", number) if isinstance(record, dict) else number
         question = record.get("question") if isinstance(record, dict) else None
         context = record.get("context", []) if isinstance(record, dict) else []
         if not isinstance(question, str) or not isinstance(context, list) or not all(isinstance(c, str) for c in context):
             yield Item(ident, None, error=f'{name}:{number}: expected {{"question": str, "context"?: [str]}}')
             continue
-        yield Item(ident, question, tuple(context))
+        if not isinstance(ident, (str, int)) or isinstance(ident, bool):
+            ident = number
+        yield Item(without_surrogates(ident) if isinstance(ident, str) else ident, without_surrogates(question),
+                   tuple(without_surrogates(c) for c in context))
+
+
+def blank_lines(data: bytes) -> int:
+    return sum(not line.strip() for line in data.splitlines())
 
 
 PARALLEL_FROM = 200  # questions; below this, starting a second process costs more than it saves
@@ -56,10 +75,10 @@ def run_batch(answerer: Answerer, items: list[Item], out: IO[str], k: int | None
     answered = errors = 0
     for item, record in zip(items, records(answerer, items, k, workers)):
         if item.error:
-            print(f"Warning: {item.error}", file=sys.stderr)
+            print(printable(f"Warning: {item.error}"), file=sys.stderr)
         answered += record["answered"]
         errors += "error" in record
-        out.write(json.dumps(record, ensure_ascii=False) + "\n")
+        out.write(json_line(record) + "\n")
         progress.step()
     progress.close()
     out.flush()
@@ -73,7 +92,7 @@ def records(answerer: Answerer, items: list[Item], k: int | None, workers: int |
         yield from (answer_item(answerer, item, k) for item in items)
         return
     _answerer = answerer
-    with ProcessPoolExecutor(workers, mp_context=get_context("fork")) as pool:
+    with ProcessPoolExecutor(workers, mp_context=get_context("fork"), initializer=die_with_parent) as pool:
         yield from pool.map(_answer_in_worker, items, [k] * len(items), chunksize=32)
 
 

@@ -1,4 +1,4 @@
-"""The ``qabot`` command: ask, batch, eval, index, repl, telegram.
+"""The ``qabot`` command: add, ask, batch, eval, index, repl, telegram.
 
 Library errors (``RetrievalError``), config errors and ``CliError`` (a file given on
 the command line that cannot be read or written) become ``Error: …`` on stderr and
@@ -7,15 +7,16 @@ exit status 1; nothing else here prints tracebacks for bad input.
 from __future__ import annotations
 
 import argparse
-import io
 import json
+import os
 import sys
 import time
 from pathlib import Path
 
 from retrieval.errors import RetrievalError
+from retrieval.safetext import json_line, printable, without_surrogates
 
-from .config import ConfigError, Settings, load_settings
+from .config import MAX_K, ConfigError, Settings, load_settings
 
 EPILOG = "Examples:\n  qabot ask \"商汤在哪里成立了智慧医疗实验室？\"\n  qabot batch questions.jsonl -o answers.jsonl\n  qabot eval gold.jsonl"
 
@@ -35,19 +36,20 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="qabot", description="Answer questions from articles with cited passages.",
                                      epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     common(parser, top=True)
+    parser.add_argument("--version", action="version", version=f"qabot {version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     p = sub.add_parser("ask", help="answer one question")
     p.add_argument("question", nargs="+", help="the question (quote it, or give it as several words)")
     p.add_argument("--context", action="append", default=[], metavar="TEXT", help="an earlier question, oldest first; repeatable")
-    p.add_argument("-k", type=int, help="passages to show")
+    p.add_argument("-k", type=whole(1, MAX_K), help="passages to show")
     p.add_argument("--json", action="store_true", help="print the batch JSON record instead of text")
 
     p = sub.add_parser("batch", help="answer a file of questions, one JSON line each")
     p.add_argument("questions", help=".jsonl ({\"id\"?, \"question\", \"context\"?}), text with one question a line, or - for stdin")
     p.add_argument("-o", "--output", metavar="FILE", help="write here instead of stdout")
-    p.add_argument("-k", type=int, help="passages per question")
-    p.add_argument("--workers", type=int, metavar="N", help="processes answering a long run (default: one a core, up to 2)")
+    p.add_argument("-k", type=whole(1, MAX_K), help="passages per question")
+    p.add_argument("--workers", type=whole(1, 64), metavar="N", help="processes answering a long run (default: one a core, up to 2)")
 
     p = sub.add_parser("eval", help="score retrieval against a gold set")
     p.add_argument("gold", help="gold .jsonl; a sibling NAME.corpus.jsonl of NAME.gold.jsonl is used as corpus")
@@ -57,12 +59,38 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("index", help="build or refresh the cached index and print its size")
     p.add_argument("--rebuild", action="store_true", help="rebuild even if the cache is current")
 
+    p = sub.add_parser("add", help="add article files, folders or web pages to the corpus and refresh the index")
+    p.add_argument("sources", nargs="+", metavar="PATH|URL", help="a file (TSV, JSONL, txt/md, HTML, PDF, DOCX), a folder, or an http(s) URL")
+    p.add_argument("--to", metavar="FOLDER", help="the corpus folder to put them in (default: the corpus's first folder)")
+
     sub.add_parser("repl", help="ask questions interactively in the terminal").add_argument(
         "--plain", action="store_true", help="no colours or control codes (also when piped or NO_COLOR is set)")
     sub.add_parser("telegram", help="run the Telegram bot (token from TELEGRAM_BOT_TOKEN)")
     for name, child in sub.choices.items():
         common(child, top=False)
     return parser
+
+
+def whole(low: int, high: int):
+    """An argparse type: a whole number from ``low`` to ``high``."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{value} is not from {low} to {high}")
+        return value
+    return parse
+
+
+def version() -> str:
+    from importlib.metadata import PackageNotFoundError, version as installed
+
+    try:
+        return installed("qabot")
+    except PackageNotFoundError:
+        return "(not installed)"
 
 
 class CliError(Exception):
@@ -79,36 +107,43 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
+    for stream in (sys.stdout, sys.stderr):  # text that cannot be encoded is shown replaced, never a traceback
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="replace")
     args = parse_args(argv)
     try:
         settings = load_settings(args.config)
         return COMMANDS[args.command](args, settings)
     except (RetrievalError, ConfigError, CliError) as exc:
-        print(f"Error: {exc}", file=sys.stderr)
+        print(printable(f"Error: {exc}"), file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("Interrupted.", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `qabot batch … | head`: the reader has what it wanted
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), sys.stdout.fileno())  # so the interpreter's last flush stays quiet
+        return 141
 
 
 def corpus_paths(args, settings: Settings) -> list[Path]:
     return [Path(c) for c in args.corpus] if args.corpus else list(settings.corpus)
 
 
-def open_corpus(args, settings: Settings, paths=None, rebuild: bool = False):
+def open_corpus(args, settings: Settings, paths=None, rebuild: bool = False, thorough: bool = False):
     from retrieval.store import open_searcher
 
     from .progress import Progress
 
     def say(message: str) -> None:
-        print(f"qabot: {message}…", file=sys.stderr)
+        print(printable(f"qabot: {message}…"), file=sys.stderr)
 
     bar = Progress(0, "passages")
     opened = open_searcher(paths or corpus_paths(args, settings), settings.retrieval(), settings.index_dir,
-                           rebuild=rebuild, progress=say, steps=bar.update)
+                           rebuild=rebuild, progress=say, steps=bar.update, thorough=thorough)
     bar.close()
     for problem in opened.problems[:20]:
-        print(f"Warning: {problem}", file=sys.stderr)
+        print(printable(f"Warning: {problem}"), file=sys.stderr)
     if len(opened.problems) > 20:
         print(f"Warning: … and {len(opened.problems) - 20} more problems", file=sys.stderr)
     return opened
@@ -127,19 +162,25 @@ def cmd_ask(args, settings: Settings) -> int:
     from .i18n import Messages, choose, ui_language
     from .terminal.format import plain_text
 
-    question = " ".join(args.question)
-    answer = answerer_for(args, settings).ask(question, args.context, args.k)
+    question = without_surrogates(" ".join(args.question))  # undecodable bytes in argv arrive as surrogates
+    answer = answerer_for(args, settings).ask(question, [without_surrogates(c) for c in args.context], args.k)
     if args.json:
-        print(json.dumps(answer.record(), ensure_ascii=False))
+        print(json_line(answer.record()))
     else:
-        print(plain_text(answer, msgs=Messages(choose(ui_language(settings.extra.get("ui")), question))))
+        print(printable(plain_text(answer, msgs=Messages(choose(ui_language(settings.extra.get("ui")), question)))))
     return 1 if answer.problem else 0
 
 
 def cmd_batch(args, settings: Settings) -> int:
     from .batch import run_batch
 
-    items = read_questions(args.questions)
+    from .batch import blank_lines, read_items
+
+    data = read_questions(args.questions)
+    if args.output:
+        refuse_overwriting(args.questions, args.output)
+    jsonl = args.questions.endswith(".jsonl") or (args.questions == "-" and data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] == b"{")
+    items = list(read_items(data, "<stdin>" if args.questions == "-" else args.questions, jsonl))
     answerer = answerer_for(args, settings)
     out = open_output(args.output) if args.output else sys.stdout
     try:
@@ -147,28 +188,33 @@ def cmd_batch(args, settings: Settings) -> int:
     finally:
         if args.output:
             out.close()
-    print(f"{len(items)} questions, {answered} answered, {errors} with errors", file=sys.stderr)
+    blank = blank_lines(data)
+    skipped = f", {blank} blank lines skipped" if blank else ""
+    print(f"{len(items)} questions, {answered} answered, {errors} with errors{skipped}", file=sys.stderr)
     return 0
 
 
-def read_questions(name: str) -> list:
-    """The batch items from a file, or from stdin for ``-`` (JSONL when its first non-blank character is '{')."""
-    from .batch import read_items
-
+def read_questions(name: str) -> bytes:
+    """The bytes of the questions file, or of stdin for ``-``; lines are decoded one by one."""
     if name == "-":
-        text = sys.stdin.read()  # read once: the format is decided from the text, then its lines are parsed
-        return list(read_items(io.StringIO(text), "<stdin>", jsonl=text.lstrip("\ufeff").lstrip().startswith("{")))
+        stdin = getattr(sys.stdin, "buffer", None)  # a text stream without one (a test's StringIO): its text
+        return stdin.read() if stdin else sys.stdin.read().encode("utf-8", "surrogateescape")
     try:
-        with open(name, encoding="utf-8") as f:
-            return list(read_items(f, name, name.endswith(".jsonl")))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CliError(f"cannot read questions file {name}: {exc}; give a UTF-8 .jsonl or text file") from None
+        with open(name, "rb") as f:
+            return f.read()
+    except OSError as exc:
+        raise CliError(f"cannot read questions file {name}: {exc.strerror or exc}; give a .jsonl or text file") from None
+
+
+def refuse_overwriting(questions: str, output: str) -> None:
+    if questions != "-" and os.path.exists(output) and os.path.samefile(questions, output):
+        raise CliError(f"-o {output} is the questions file; write the answers to another file")
 
 
 def open_output(name: str):
     """``name`` opened for writing, before any question is answered."""
     try:
-        return open(name, "w", encoding="utf-8")
+        return open(name, "w", encoding="utf-8", errors="replace")
     except OSError as exc:
         raise CliError(f"cannot write {name}: {exc.strerror or exc}; check the folder exists and is writable") from None
 
@@ -187,7 +233,7 @@ def cmd_eval(args, settings: Settings) -> int:
     tallies = tally_by_kind()
     for _, item in items:
         if isinstance(item, str):
-            print(f"Warning: {item}", file=sys.stderr)
+            print(printable(f"Warning: {item}"), file=sys.stderr)
             continue
         golds = item.get("gold") or []
         answer = answerer.ask(item["question"], item.get("context") or [], 10)
@@ -201,28 +247,41 @@ def cmd_eval(args, settings: Settings) -> int:
 
 def cmd_index(args, settings: Settings) -> int:
     start = time.perf_counter()
-    opened = open_corpus(args, settings, rebuild=args.rebuild)
+    opened = open_corpus(args, settings, rebuild=args.rebuild, thorough=True)  # every byte checked
     searcher = opened.searcher
     size = sum(f.stat().st_size for f in opened.folder.iterdir())
     state = "built" if opened.built else "up to date"
-    print(f"index {state}: {len(searcher.articles)} articles, {len(searcher.passages)} passages, "
+    print(printable(f"index {state}: {len(searcher.articles)} articles, {len(searcher.passages)} passages, "
           f"{len(searcher.index.vocab)} terms, {size / 1e6:.1f} MB in {opened.folder}, "
-          f"{time.perf_counter() - start:.2f} s")
+          f"{time.perf_counter() - start:.2f} s"))
     return 0
 
 
+def cmd_add(args, settings: Settings) -> int:
+    from .adding import run_add
+
+    return run_add(args.sources, args.to, corpus_paths(args, settings), settings.retrieval(),
+                   lambda: open_corpus(args, settings).searcher)
+
+
 def cmd_repl(args, settings: Settings) -> int:
+    from .adding import Adder
     from .terminal.repl import run_repl
 
-    return run_repl(answerer_for(args, settings), settings, plain=args.plain)
+    answerer = answerer_for(args, settings)
+    adder = Adder(corpus_paths(args, settings), settings.retrieval(), answerer.reload)
+    return run_repl(answerer, settings, plain=args.plain, add=adder.add)
 
 
 def cmd_telegram(args, settings: Settings) -> int:
     from .telegram.app import preflight, run_telegram
 
+    from .adding import Adder
+
     preflight(settings)  # a missing token or bad telegram: section fails before indexing
-    return run_telegram(answerer_for(args, settings), settings)
+    answerer = answerer_for(args, settings)
+    return run_telegram(answerer, settings, Adder(corpus_paths(args, settings), settings.retrieval(), answerer.reload))
 
 
-COMMANDS = {"ask": cmd_ask, "batch": cmd_batch, "eval": cmd_eval, "index": cmd_index,
+COMMANDS = {"add": cmd_add, "ask": cmd_ask, "batch": cmd_batch, "eval": cmd_eval, "index": cmd_index,
             "repl": cmd_repl, "telegram": cmd_telegram}

@@ -12,10 +12,11 @@ import gettext
 import io
 import os
 import re
+from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 
-from .config import ConfigError
+from .config import ConfigError, described, read
 
 SIMPLIFIED, TRADITIONAL, ENGLISH = "zh_Hans", "zh_Hant", "en"
 LANGUAGES = (SIMPLIFIED, TRADITIONAL, ENGLISH)
@@ -109,17 +110,19 @@ def choose(preferred: str | None, text: str = "", fallback: str = SIMPLIFIED) ->
     return normalise(preferred) or script(text) or fallback
 
 
+@dataclass(frozen=True)
+class UiSettings:
+    """The ``ui:`` section of config.yaml."""
+    language: str = field(default="auto", **described(f"one of {', '.join(SETTINGS)}"))
+
+
 def ui_language(raw: object) -> str | None:
-    """The ``ui:`` section's ``language``: one of ours, or None for ``auto`` (the locale, then
-    the question's script). A bad value is a ``ConfigError`` naming the valid ones."""
-    if raw is None:
-        return locale_language()
-    if not isinstance(raw, dict) or set(raw) - {"language"}:
-        raise ConfigError(f"ui should be a mapping with the one key language, not {raw!r}")
-    value = raw.get("language") or "auto"
+    """The ``ui:`` section's language: one of ours, or None for ``auto`` (the locale, then the
+    question's script). Keys and types are checked by the config reader, the value here."""
+    value = read(UiSettings, raw, "ui").language
     if value == "auto":
         return locale_language()
-    if not isinstance(value, str) or normalise(value) is None:
+    if normalise(value) is None:
         raise ConfigError(f"ui.language should be one of {', '.join(SETTINGS)}, not {value!r}")
     return normalise(value)
 

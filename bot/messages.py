@@ -32,6 +32,7 @@ REPL_HELP = N_("""Ask a question in Chinese or English; a follow-up uses the que
   :k N         show N results per answer (now {k})
   :reset       forget the conversation: the next question starts afresh
   :reload      re-read the articles (only changed ones are re-indexed)
+  :add SOURCE  add a file, folder or http(s) URL to the articles, then re-index
   :help        this help
   :quit        leave (or Ctrl-D); Ctrl-C cancels the line being typed""")
 MORE_USAGE = N_("Usage: :more (no arguments); :k N changes how many results each step shows.")
@@ -45,10 +46,12 @@ FORGOTTEN = N_("Conversation forgotten: the next question starts afresh.")
 K_NOW = N_("Showing {k} results per answer; :k N changes it.")
 K_USAGE = N_("Usage: :k N, with N a whole number from 1 to {most}.")
 K_SET = N_("Showing {k} results per answer.")
-UNKNOWN_COMMAND = N_("Unknown command :{name}. Commands: :help :more :open N :source N :k N :reset :reload :quit")
+UNKNOWN_COMMAND = N_("Unknown command :{name}. Commands: :help :more :open N :source N :k N :reset :reload :add :quit")
 UNKNOWN_COMMAND_HINT = N_("Unknown command :{name}. Did you mean :{close}? "
-                          "Commands: :help :more :open N :source N :k N :reset :reload :quit")
+                          "Commands: :help :more :open N :source N :k N :reset :reload :add :quit")
 CANCELLED = N_("Cancelled.")
+ADD_USAGE = N_("Usage: :add PATH|URL … adds article files, folders or web pages to the corpus.")
+ADD_UNAVAILABLE = N_("Adding is not available here.")
 RELOAD_UNAVAILABLE = N_("Reloading is not available here.")
 RELOAD_RUNNING = N_("A reload is already running.")
 RELOADED = N_("Reloaded: {articles} articles, {passages} passages (was {old_articles} and {old_passages}).")
@@ -74,7 +77,9 @@ Under each answer: more results, the full paragraph or article, and 👍/👎 fe
 RESET_DONE = N_("Forgot the earlier questions; the next one starts afresh.")
 ASK_USAGE = N_("Put the question after /ask, e.g. {example}")  # HTML: example arrives as <i>/ask …</i>
 ASK_ME = N_("Yes? Ask me a question, e.g. {example}")
-TOO_FAST = N_("You're asking faster than {limit} questions a minute; please try again in {seconds} s.")
+TOO_FAST = N_("You're asking faster than {limit} questions a minute; please try again in {seconds} s. "
+              "Until then I won't answer, so there's no need to repeat the question.")
+MEDIA_HINT = N_("I answer text questions: please type yours (a photo or file with a caption counts as its caption).")
 INLINE_EMPTY = N_("Type a question after my name")
 INLINE_PRIVATE = N_("Sorry, this bot is private")
 INLINE_TOO_FAST = N_("Too many questions; wait a moment")
@@ -91,6 +96,7 @@ WHOLE_ARTICLE_BUTTON = N_("📰 Whole article")
 EXPIRED = N_("This answer has expired; please ask again.")
 NO_PAGE = N_("No such page.")
 NO_PASSAGE = N_("No such passage.")
+ARTICLE_GONE = N_("That article is no longer in the collection (the articles were reloaded). Please ask again.")
 ARTICLE_CUT = N_("(… {left} more messages' worth of this article left out; see {source})")
 UNKNOWN_VOTE = N_("Unknown vote.")
 ALREADY_NOTED = N_("Already noted, thanks!")

@@ -1,4 +1,5 @@
-"""Load articles from files and folders: seed TSV, JSONL, and plain .txt/.md.
+"""Load articles from files and folders: seed TSV, JSONL, plain .txt/.md, and (by ``formats``)
+saved web pages, PDF and DOCX.
 
 Loading never stops at the first bad line or file: each problem becomes a
 ``LoadProblem`` (file, line, message with the fix) and the rest still loads.
@@ -8,13 +9,17 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shlex
+import stat
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Iterable, Iterator
 
+from . import formats
 from .errors import CorpusError
+from .safetext import SURROGATE, without_surrogates
 
-SUFFIXES = {".tsv", ".jsonl", ".txt", ".md", ".markdown"}
+SUFFIXES = {".tsv", ".jsonl", ".txt", ".md", ".markdown"} | formats.SUFFIXES
 MAX_TITLE = 300  # a "title" longer than this before the TAB is body text, not a TSV title
 MAX_ARTICLE = 5_000_000  # characters; a longer article is almost surely a broken file, and would stall indexing
 
@@ -25,6 +30,8 @@ class Article:
     title: str
     source: str
     text: str
+    date: str = ""  # as the article gives it (a page's publication date, JSONL "date"), "" if unknown
+    url: str = ""  # where the article lives on the web (a page's canonical URL, JSONL "url")
 
 
 @dataclass(frozen=True)
@@ -72,7 +79,7 @@ def load_corpus(paths: Iterable[str | os.PathLike]) -> Corpus:
         raise CorpusError(
             f"no articles could be loaded from {', '.join(map(str, paths))}"
             + (f" ({detail})" if detail else "")
-            + ". Give TSV (title<TAB>body), JSONL ({\"title\", \"text\"}) or .txt/.md files."
+            + ". Give TSV (title<TAB>body), JSONL ({\"title\", \"text\"}), .txt/.md, HTML, PDF or DOCX files."
         )
     return Corpus(articles, problems, [path for path, _ in files])
 
@@ -100,10 +107,16 @@ def corpus_files(paths: Iterable[str | os.PathLike], problems: list[LoadProblem]
         path = Path(raw)
         if not path.exists():
             raise CorpusError(f"corpus path not found: {path}. Check --corpus or corpus: in config.yaml.")
-        if path.is_file():
-            yield path, path.name
+        if not path.is_dir():
+            if regular(path, problems):
+                yield path, without_surrogates(path.name)  # a name that is not UTF-8: shown with U+FFFD
             continue
-        for root, dirs, names in os.walk(path, followlinks=True):
+
+        def unreadable(exc: OSError) -> None:
+            problems.append(LoadProblem(str(exc.filename), 0, f"cannot read folder ({exc.strerror}); its articles "
+                                        "are not loaded: give the user running qabot read access"))
+
+        for root, dirs, names in os.walk(path, followlinks=True, onerror=unreadable):
             real = Path(root).resolve()
             if real in visited:
                 problems.append(LoadProblem(root, 0, "folder reached twice (a symlink loop?); skipped"))
@@ -112,8 +125,22 @@ def corpus_files(paths: Iterable[str | os.PathLike], problems: list[LoadProblem]
             visited.add(real)
             dirs.sort()
             for name in sorted(names):
-                if Path(name).suffix.lower() in SUFFIXES and not name.startswith("."):
-                    yield Path(root) / name, os.path.relpath(Path(root) / name, path.parent)
+                if Path(name).suffix.lower() in SUFFIXES and not name.startswith(".") and regular(Path(root) / name, problems):
+                    yield Path(root) / name, without_surrogates(os.path.relpath(Path(root) / name, path.parent))
+
+
+def regular(path: Path, problems: list[LoadProblem]) -> bool:
+    """Whether ``path`` is a regular file to load; a dangling link, a FIFO or a device is a problem
+    (never opened: reading a FIFO would wait forever)."""
+    try:
+        if stat.S_ISREG(path.stat().st_mode):
+            return True
+        problems.append(LoadProblem(str(path), 0, "not a regular file (a FIFO, socket or device); skipped"))
+    except FileNotFoundError:
+        problems.append(LoadProblem(str(path), 0, "symbolic link to a file that does not exist; skipped"))
+    except OSError as exc:
+        problems.append(LoadProblem(str(path), 0, f"cannot read: {exc.strerror}; skipped"))
+    return False
 
 
 def load_file(path: Path, name: str | None = None,
@@ -127,6 +154,10 @@ def load_file(path: Path, name: str | None = None,
     except OSError as exc:
         yield LoadProblem(str(path), 0, f"cannot read: {exc.strerror}")
         return
+    kind = formats.kind_of(path, data)  # PDF, DOCX or HTML by content, whatever the name says
+    if kind:
+        yield from formats.load(kind, path, name, data)
+        return
     text = decode(path, data)
     if isinstance(text, LoadProblem):
         yield text
@@ -135,17 +166,21 @@ def load_file(path: Path, name: str | None = None,
         yield LoadProblem(str(path), 0, "empty file; skipped")
         return
     suffix = path.suffix.lower()
-    if suffix == ".jsonl":
+    if suffix == ".jsonl" or (suffix != ".tsv" and formats.looks_like_jsonl(text)):
         yield from jsonl_articles(path, name, text, explicit)
     elif suffix == ".tsv" or (suffix == ".txt" and looks_like_tsv(text)):
         yield from tsv_articles(path, name, text)
     else:
+        lines = text.splitlines(keepends=True)
+        for number in (n for n, line in enumerate(lines, 1) if "\x00" in line):
+            yield LoadProblem(str(path), number, NUL_LINE)
+        text = "".join(line for line in lines if "\x00" not in line) if "\x00" in text else text
         yield too_long(path, 0, text) or plain_article(path, name, text)
 
 
 def decode(path: Path, data: bytes) -> str | LoadProblem:
     """UTF-8 text (a BOM is dropped), or a problem naming the line and the fix."""
-    if b"\x00" in data[:8192] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+    if binary(data[:8192]) and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
         return LoadProblem(str(path), 0, "binary file (NUL bytes); skipped")
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         return LoadProblem(str(path), 1, "UTF-16 text; convert it to UTF-8 (iconv -f UTF-16 -t UTF-8)")
@@ -153,19 +188,46 @@ def decode(path: Path, data: bytes) -> str | LoadProblem:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
-        hint = "GBK/GB18030?" if gbk_decodes(data) else "unknown encoding"
-        return LoadProblem(
-            str(path), line,
-            f"not UTF-8 ({hint}); convert it, e.g. iconv -f GB18030 -t UTF-8 {path.name} > fixed{path.suffix}",
-        )
+        encoding = guess_encoding(data)
+        if encoding is None:
+            return LoadProblem(str(path), line, "not UTF-8 (unknown encoding); convert it to UTF-8")
+        command = f"iconv -f {encoding} -t UTF-8 {shlex.quote(path.name)} > {shlex.quote('fixed' + path.suffix)}"
+        named = {"GB18030": "GBK/GB18030", "BIG5": "Big5, traditional Chinese"}[encoding]
+        return LoadProblem(str(path), line, f"not UTF-8 ({named}?); convert it, e.g. {command}")
 
 
-def gbk_decodes(data: bytes) -> bool:
-    try:
-        data.decode("gb18030")
-    except UnicodeDecodeError:
+NUL_LINE = "NUL byte in the line (a damaged file?); line skipped"
+
+
+def binary(sample: bytes) -> bool:
+    """NUL bytes in over a third of the lines: a binary file; in fewer, damaged lines, skipped one by one."""
+    if b"\x00" not in sample:
         return False
-    return True
+    lines = sample.split(b"\n")
+    return sum(b"\x00" in line for line in lines) * 3 > len(lines)
+
+
+def guess_encoding(data: bytes) -> str | None:
+    """GB18030 or BIG5 (traditional Chinese), whichever the bytes read as; None for neither. Big5
+    bytes also decode as GB18030, but mostly to rare characters outside the common GB2312 set."""
+    sample = data[:65536]
+    gb = decoded(sample, "gb18030")
+    if gb is not None and common_share(gb) >= 0.9:
+        return "GB18030"
+    big5 = decoded(sample[: sample.rfind(b"\n") + 1] or sample, "big5")
+    return "BIG5" if big5 is not None else "GB18030" if gb is not None else None
+
+
+def decoded(data: bytes, encoding: str) -> str | None:
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError:
+        return None
+
+
+def common_share(text: str) -> float:
+    han = [ch for ch in text if "\u4e00" <= ch <= "\u9fff"]
+    return sum(decoded(ch.encode("gb18030"), "gb2312") is not None for ch in han) / max(len(han), 1)
 
 
 # A .txt file is TSV when at least TSV_SHARE of its non-empty lines are title<TAB>body: two in
@@ -183,6 +245,9 @@ def looks_like_tsv(text: str) -> bool:
 
 
 def too_long(path: Path, number: int, line: str) -> LoadProblem | None:
+    """A problem when a line (or article) is too long or holds a NUL byte, else None."""
+    if "\x00" in line:
+        return LoadProblem(str(path), number, NUL_LINE)
     if len(line) <= MAX_ARTICLE:
         return None
     return LoadProblem(str(path), number, f"{len(line) / 1e6:.0f} million characters, over the "
@@ -217,15 +282,26 @@ def jsonl_articles(path: Path, name: str, text: str,
         except json.JSONDecodeError as exc:
             yield LoadProblem(str(path), number, f"not JSON ({exc.msg}); line skipped")
             continue
+        except RecursionError:
+            yield LoadProblem(str(path), number, "JSON nested too deeply; line skipped")
+            continue
         if not isinstance(record, dict) or not isinstance(record.get("text"), str) or not record["text"].strip():
             yield LoadProblem(str(path), number, 'expected {"title", "text"} with non-empty text; line skipped')
             continue
+        if SURROGATE.search(line_strings(record)):
+            yield LoadProblem(str(path), number, "lone surrogate escapes (\\ud800…) shown as \ufffd; fix the text")
+            record = {k: without_surrogates(v) if isinstance(v, str) else v for k, v in record.items()}
         title = str(record.get("title") or "").strip() or f"{path.stem} #{number}"
         source = str(record.get("url") or f"{name}:{number}")
         ident = str(record.get("id") or f"{name}:{number}")
         if record.get("id") and explicit is not None:
             explicit.add(ident)
-        yield Article(ident, title, source, record["text"].strip())
+        yield Article(ident, title, source, record["text"].strip(), str(record.get("date") or ""),
+                      str(record.get("url") or ""))
+
+
+def line_strings(record: dict) -> str:
+    return "".join(v for k in ("title", "text", "url", "id") if isinstance(v := record.get(k), str))
 
 
 def plain_article(path: Path, name: str, text: str) -> Article:

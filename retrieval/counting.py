@@ -22,6 +22,7 @@ from .articles import Article
 from .index import BM25Index, Counts, count_keys
 from .postings import Merger
 from .passages import sentence_ends, spans
+from .lifetime import die_with_parent
 
 CHUNK = 16000  # passages a task, at most: each chunk's distinct terms are merged at the end, so fewer is faster
 PARALLEL_FROM = 12000  # below this, starting workers costs more than it saves
@@ -128,6 +129,7 @@ def table_rows(articles: Sequence[Article], target: int, hard_max: int, overlap:
 
 def _start_split(*job) -> None:
     global _job
+    die_with_parent()
     _job = job
 
 
@@ -158,6 +160,7 @@ def pieces(text: str, start: int, end: int, ends: list[int]) -> list[str]:
 
 def _start(settings: AnalysisSettings, *job) -> None:
     global _worker, _job
+    die_with_parent()
     _worker, _job = Analyzer(settings), job
     gc.disable()  # a worker's objects die by reference counting; collections would only cost
 

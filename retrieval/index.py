@@ -8,6 +8,7 @@ Saved as .npy arrays and JSON, loaded memory-mapped; never pickled.
 from __future__ import annotations
 
 import json
+import os
 from bisect import bisect_left
 from dataclasses import dataclass
 from pathlib import Path
@@ -216,7 +217,7 @@ class BM25Index:
         folder.mkdir(parents=True, exist_ok=True)
         for name in ARRAYS:
             array = getattr(self, name)
-            if isinstance(array, np.memmap) and Path(array.filename) == (folder / f"{name}.npy").absolute():
+            if isinstance(array, np.memmap) and same_file(array.filename, folder / f"{name}.npy"):
                 pass  # made in place by Merger.index; the system writes it out (as it does np.save's)
             else:
                 np.save(folder / f"{name}.npy", array, allow_pickle=False)
@@ -247,3 +248,11 @@ def length_norm(doc_len: np.ndarray, s: BM25Settings) -> np.ndarray:
 
 def tf_part(tf: np.ndarray, norm: np.ndarray, s: BM25Settings) -> np.ndarray:
     return (tf * (s.k1 + 1) / (tf + norm)).astype(np.float32)
+
+
+def same_file(a, b) -> bool:
+    """Whether two paths name one file, however spelt (``..``, symlinks): numpy keeps a normalised path."""
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False

@@ -25,6 +25,8 @@ class Passage(NamedTuple):  # a tuple: a million of them are made in a build, an
     start: int  # character offsets in the article text
     end: int
     text: str
+    date: str = ""  # the article's date and URL, "" when unknown (see ``Article``)
+    url: str = ""
 
 
 def sentence_ends(text: str) -> list[int]:
@@ -47,11 +49,14 @@ def split_article(article: Article, target: int = 160, hard_max: int = 400,
     after it; search then keeps only the best of overlapping passages.
     """
     for paragraph, part, start, end in spans(article.text, target, hard_max, overlap):
-        yield Passage(article.id, article.title, paragraph, part, start, end, article.text[start:end])
+        yield Passage(article.id, article.title, paragraph, part, start, end, article.text[start:end],
+                      article.date, article.url)
 
 
 def spans(text: str, target: int, hard_max: int, overlap: bool) -> list[tuple[int, int, int, int]]:
     """(paragraph, part, start, end) of each passage of ``text``, as ``split_article`` cuts it."""
+    if target < 1 or hard_max < 1:  # a cut of 0 characters would never advance
+        raise ValueError(f"passage target and max must be at least 1 character, not {target} and {hard_max}")
     out = []
     number = 0
     for match in PARAGRAPH.finditer(text):

@@ -17,6 +17,7 @@ from .articles import Article
 from .errors import QuestionError
 from .index import BM25Index
 from .passages import Passage, sentence_ends
+from .safetext import searchable
 
 
 MARKUP = re.compile(r"</?[a-zA-Z][^<>]{0,200}>|\x1b\[[0-9;?]*[A-Za-z]")
@@ -105,8 +106,12 @@ class Searcher:
         """(question terms, all terms with earlier turns folded in at reduced weight)."""
         own = self.weights(question)
         merged = dict(own)
-        for turn in context[-2:]:
-            for term, w in self.weights(turn, self.settings.context_weight).items():
+        turns = [self.weights(turn, self.settings.context_weight) for turn in context[-2:]]
+        words = [t for t in own if t[0] not in self.kind_weight]
+        if not ANAPHOR.search(question) and len(words) > 1 and not any(t in turn for turn in turns for t in words):
+            turns = []  # words of its own, none shared, no pointer back: a new topic stands alone
+        for weights in turns:
+            for term, w in weights.items():
                 merged[term] = max(merged.get(term, 0.0), w)
         return own, merged
 
@@ -118,10 +123,11 @@ class Searcher:
         cleaned = clean(question)
         own, merged = self.query(cleaned, [clean(c[: self.settings.max_question]) for c in context])
         if not own:
+            unknown = any(ch.isalpha() and not ch.isascii() and not "\u3400" <= ch <= "\u9fff" for ch in cleaned)
             raise QuestionError(
-                f"nothing to search for in {question.strip()[:40]!r}: it has only question words, "
-                "stopwords or punctuation; ask with the words you want found"
-            )
+                f"nothing to search for in {question.strip()[:40]!r}: " + (
+                    "its words are unknown to the articles (they are read as Chinese and English)" if unknown else
+                    "it has only question words, stopwords or punctuation; ask with the words you want found"))
         asked = self.analyzer.normalise(cleaned)
         hits = [self.hit(rank, doc, score, merged) for rank, (doc, score) in enumerate(self.best(merged, k, asked), 1)]
         coverage = self.follow_up_coverage(hits[0], question, own, merged) if hits else 0.0
@@ -265,7 +271,7 @@ def occurrences(text: str, needle: str):
 
 def clean(text: str) -> str:
     """The question without markup or control codes: HTML tags, ANSI escapes, NUL and the like."""
-    return CONTROL.sub(" ", MARKUP.sub(" ", text))
+    return CONTROL.sub(" ", MARKUP.sub(" ", searchable(text)))
 
 
 def distinct(ranked: list[tuple[int, float]], passages: Sequence[Passage], k: int) -> list[tuple[int, float]]:

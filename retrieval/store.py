@@ -22,15 +22,17 @@ from typing import Callable, NamedTuple, Sequence
 import numpy as np
 
 from .analysis import AnalysisSettings, Analyzer
-from .cachefiles import build_lock, file_digest, unwritable, verify, write_manifest
+from .cachefiles import build_lock, check_fully, file_digest, unwritable, verify, write_manifest
 from .articles import Article, LoadProblem, corpus_files, load_corpus
 from .errors import IndexStoreError
 from .counting import count, passage_table, reusable
-from .index import BM25Index, BM25Settings
+from .index import ARRAYS, BM25Index, BM25Settings
 from .passages import Passage
+from .safetext import without_surrogates
 from .search import Searcher, SearchSettings
 
-FORMAT = 5
+FORMAT = 6  # 6: articles.json rows carry date and url
+MAPPED = frozenset(f"{name}.npy" for name in (*ARRAYS, "grams"))  # memory-mapped, so checked by samples at load
 
 
 @dataclass(frozen=True)
@@ -64,9 +66,16 @@ def corpus_key(paths: Sequence[str | os.PathLike], settings: RetrievalSettings, 
     known = Fingerprints(Path(index_dir) / "fingerprints.json")
     digest = hashlib.sha256(json.dumps(settings.index_key(), sort_keys=True).encode())
     for path, name in corpus_files(paths, []):
-        digest.update(f"{path.resolve()}\0{name}\0{known.digest(path)}\0".encode())
+        digest.update(f"{path.resolve()}\0{name}\0{readable_digest(known, path)}\0".encode("utf-8", "surrogateescape"))
     known.save()
     return digest.hexdigest()
+
+
+def readable_digest(known: "Fingerprints", path: Path) -> str:
+    try:
+        return known.digest(path)
+    except OSError as exc:  # gone or unreadable since it was listed: the build reports it
+        return f"unreadable:{exc.errno}"
 
 
 class Fingerprints:
@@ -110,20 +119,26 @@ def lineage(paths: Sequence[str | os.PathLike], settings: RetrievalSettings) -> 
 
 def open_searcher(paths: Sequence[str | os.PathLike], settings: RetrievalSettings, index_dir: Path,
                   rebuild: bool = False, progress: Callable[[str], None] | None = None,
-                  steps: Callable[[int, int], None] | None = None) -> Opened:
+                  steps: Callable[[int, int], None] | None = None, thorough: bool = False) -> Opened:
     """A ``Searcher`` over ``paths``, from the cache in ``index_dir`` when it is current.
 
-    ``progress`` hears what is being done; ``steps(done, total)`` follows passage analysis."""
+    ``progress`` hears what is being done; ``steps(done, total)`` follows passage analysis. A
+    cached index's big mapped arrays are checked fully in the background (``thorough``: before
+    it is used), and a damaged one is rebuilt."""
     key = corpus_key(paths, settings, index_dir)
     folder = Path(index_dir) / key[:20]
     analyzer = Analyzer(settings.analysis)
     if not rebuild:
         with contextlib.suppress(IndexStoreError):  # missing, corrupt or partial: built below
-            return opened(load(folder), analyzer, settings, built=False)
-    with build_lock(Path(index_dir)):
+            cached = opened(load(folder, fully=thorough), analyzer, settings, built=False)
+            if not thorough:
+                check_fully(folder, progress or (lambda message: None))
+            return cached
+    with build_lock(Path(index_dir), progress):
+        clean_stale(Path(index_dir))
         if not rebuild:  # another process may have built it while this one waited for the lock
             with contextlib.suppress(IndexStoreError):
-                return opened(load(folder), analyzer, settings, built=False)
+                return opened(load(folder, fully=thorough), analyzer, settings, built=False)
         return build(paths, key, folder, analyzer, settings, progress, steps, reuse=not rebuild)
 
 
@@ -147,8 +162,10 @@ def build(paths: Sequence[str | os.PathLike], key: str, folder: Path, analyzer: 
             index = gathered.index(settings.bm25, tmp)  # the posting arrays are written in place
             written.result()
         finish(tmp, folder, {"key": key, "format": FORMAT, "lineage": family}, index)
-    except BaseException:
+    except BaseException as exc:
         shutil.rmtree(tmp, ignore_errors=True)
+        if isinstance(exc, OSError):  # a full disk (ENOSPC), a quota, a folder removed under it
+            raise unwritable(folder.parent, exc) from exc
         raise
     drop_superseded(folder, family)
     return opened(Stored(corpus.articles, table, index, corpus.problems, folder), analyzer, settings, built=True)
@@ -163,7 +180,7 @@ def previous(index_dir: Path, family: str) -> Stored | None:
                 candidates.append((manifest.stat().st_mtime, manifest.parent))
     for _, folder in sorted(candidates, reverse=True):
         with contextlib.suppress(IndexStoreError):
-            return load(folder)
+            return load(folder, fully=True)  # its counts are carried into the new build: every byte checked
     return None
 
 
@@ -180,22 +197,55 @@ def building(folder: Path) -> Path:
     """A new folder beside ``folder`` to build in, renamed into place by ``finish``."""
     try:
         folder.parent.mkdir(parents=True, exist_ok=True)
-        return Path(tempfile.mkdtemp(prefix=".building-", dir=folder.parent))
+        tmp = Path(tempfile.mkdtemp(prefix=".building-", dir=folder.parent))
+        os.chmod(tmp, shared_mode())  # mkdtemp's 0700 would hide the index from other users of a shared folder
+        return tmp
     except OSError as exc:
         raise unwritable(folder.parent, exc) from exc
+
+
+def shared_mode() -> int:
+    """The mode a plain ``mkdir`` gives under the current umask (0755 under 022, 0775 under 002)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return 0o777 & ~mask
+
+
+def clean_stale(index_dir: Path) -> None:
+    """Remove what killed builds left (called under the build lock, so no build is running here):
+    ``.building-*`` folders, ``*.old`` folders, fingerprint files of processes that are gone."""
+    for leftover in [*index_dir.glob(".building-*"), *index_dir.glob("*.old")]:
+        shutil.rmtree(leftover, ignore_errors=True)
+    for tmp in index_dir.glob(".fingerprints.json.*"):
+        pid = tmp.suffix[1:]
+        if pid.isdigit() and not alive(int(pid)):
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # another user's process
+        return True
+    return True
 
 
 def write_corpus(tmp: Path, articles: list[Article], problems: list[LoadProblem], table: np.ndarray) -> None:
     np.save(tmp / "passages.npy", table, allow_pickle=False)
     (tmp / "articles.json").write_text(json.dumps(
-        {"articles": [[a.id, a.title, a.source, a.text] for a in articles],
-         "problems": [[p.path, p.line, p.message] for p in problems]}, ensure_ascii=False), encoding="utf-8")
+        {"articles": [[a.id, a.title, a.source, a.text, a.date, a.url] for a in articles],
+         "problems": [[without_surrogates(p.path), p.line, without_surrogates(p.message)] for p in problems]},
+        ensure_ascii=False),
+        encoding="utf-8")
 
 
 def finish(tmp: Path, folder: Path, info: dict, index: BM25Index) -> None:
     """Write the rest of a build into ``tmp`` and put it in place of ``folder``."""
     index.save(tmp)
-    write_manifest(tmp, info)
+    write_manifest(tmp, info, MAPPED)
     old = folder.with_name(folder.name + ".old")
     shutil.rmtree(old, ignore_errors=True)
     if folder.exists():
@@ -212,8 +262,8 @@ class Stored(NamedTuple):
     folder: Path
 
 
-def load(folder: Path) -> Stored:
-    verify(folder)
+def load(folder: Path, fully: bool = False) -> Stored:
+    verify(folder, fully)
     try:
         data = json.loads((folder / "articles.json").read_text(encoding="utf-8"))
         table = np.load(folder / "passages.npy", allow_pickle=False)
@@ -248,4 +298,5 @@ class PassageTable(SequenceABC):
             return [self[j] for j in range(*i.indices(len(self)))]
         a, paragraph, part, start, end = self.table[i].tolist()
         article = self.articles[a]
-        return Passage(article.id, article.title, paragraph, part, start, end, article.text[start:end])
+        return Passage(article.id, article.title, paragraph, part, start, end, article.text[start:end],
+                       article.date, article.url)

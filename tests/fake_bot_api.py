@@ -4,8 +4,12 @@ It serves ``{base}/bot{token}/{method}``, records every call, hands out updates 
 test pushes through ``getUpdates``, and rejects with 400 what Telegram rejects:
 texts over 4096 characters (after entity parsing), callback data over 64 bytes,
 HTML it cannot parse (unknown or unbalanced tags, stray ``<`` or ``&``), and edits
-that change nothing. Like Telegram, ``getUpdates(offset=N)`` confirms (forgets) every
-update below N and serves the rest again.
+that change nothing. It serves updates as Telegram's own server (tdlib's
+``telegram-bot-api``, ``TQueue::get``) does: ``getUpdates(offset=N)`` forgets every pending
+update below N and serves the rest from N on, oldest first; no offset, or an offset more
+than 10 past the id the next update will get, serves from the oldest pending update and
+forgets nothing. ``push(update, update_id=...)`` starts a new id sequence, as Telegram does
+after a quiet week ("the next update id is chosen randomly") or another Bot API server would.
 
 Faults for tests: ``fail_next`` (one call: a 400, or a 429 with ``retry_after``),
 ``fail_chat`` (every sendMessage to a chat, e.g. 500), ``outage`` (every call answered
@@ -20,7 +24,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, unquote
 
 from fake_faults import Faults
 from telegram_rules import BadRequest, check_markup, check_text, units
@@ -53,6 +57,8 @@ class FakeBotAPI(Faults):
     calls: list[Call] = field(default_factory=list)
     updates: list[dict] = field(default_factory=list)
     delivered: int = 0  # highest update_id handed out by getUpdates
+    served: set = field(default_factory=set)  # every update_id getUpdates ever handed out
+    tail: int = 1  # the id the next pushed update gets (TQueue's tail_id)
     messages: dict = field(default_factory=dict)  # (chat_id, message_id) → Stored
     chat_types: dict = field(default_factory=dict)
     webhook: dict = field(default_factory=dict)
@@ -61,10 +67,10 @@ class FakeBotAPI(Faults):
     outage_status: int | None = None  # every call answered with this 5xx status
     pushed: dict = field(default_factory=dict)  # update_id → every update ever pushed
     offsets: list = field(default_factory=list)  # the offset of every getUpdates call
+    files: dict = field(default_factory=dict)  # file_id → (file_path, bytes) for getFile and /file/bot<token>/<path>
 
     def __post_init__(self):
         self.cond = threading.Condition()
-        self.ids = itertools.count(1)
         self.message_ids = itertools.count(1000)
         api = self
 
@@ -101,9 +107,16 @@ class FakeBotAPI(Faults):
             self.server.server_close()
 
     # --- what tests use ---------------------------------------------------------------------
-    def push(self, update: dict) -> int:
+    def push(self, update: dict, update_id: int | None = None) -> int:
+        """Queue an update; ``update_id`` given: a new sequence from there (ids may go down).
+
+        Telegram picks a new first id only for an empty queue ("no new updates for at least a
+        week"; it keeps an update 24 hours at most), so whatever was pending has expired."""
         with self.cond:
-            update = {"update_id": next(self.ids), **update}
+            if update_id is not None:
+                self.tail, self.updates = update_id, []
+            update = {"update_id": self.tail, **update}
+            self.tail += 1
             self.updates.append(update)
             self.pushed[update["update_id"]] = update
             self.cond.notify_all()
@@ -129,7 +142,7 @@ class FakeBotAPI(Faults):
 
     def wait_delivered(self, update_id: int, timeout: float = 10.0) -> None:
         deadline = time.monotonic() + timeout
-        while self.delivered < update_id:
+        while update_id not in self.served:
             assert time.monotonic() < deadline, f"update {update_id} was never fetched"
             time.sleep(0.02)
 
@@ -145,6 +158,8 @@ class FakeBotAPI(Faults):
 
     # --- HTTP ---------------------------------------------------------------------------------
     def handle(self, request: BaseHTTPRequestHandler) -> None:
+        if request.path.startswith("/file/bot"):
+            return self.download(request)
         token, _, method = request.path.removeprefix("/bot").partition("/")
         params = self.read_params(request)
         if token != self.token:
@@ -200,6 +215,25 @@ class FakeBotAPI(Faults):
                 params[key] = value
         return params
 
+    def download(self, request) -> None:
+        """A file's bytes at ``/file/bot<token>/<file_path>``, as Telegram serves what getFile named."""
+        token, _, path = unquote(request.path).removeprefix("/file/bot").partition("/")  # PTB quotes the URL
+        found = next((data for file_path, data in self.files.values() if file_path == path), None)
+        body, status = (found, 200) if found is not None and token == self.token else (b"", 404)
+        with self.cond:
+            self.calls.append(Call("download", {"file_path": path}, status))
+        request.send_response(status)
+        request.send_header("Content-Length", str(len(body)))
+        request.end_headers()
+        request.wfile.write(body)
+
+    def upload(self, name: str, data: bytes, mime_type: str = "application/octet-stream") -> dict:
+        """A document as a user's message carries it; its bytes served to getFile and the download."""
+        file_id = f"file{next(self.message_ids)}"
+        self.files[file_id] = (f"documents/{file_id}_{name}", data)
+        return {"file_id": file_id, "file_unique_id": f"u{file_id}", "file_name": name, "mime_type": mime_type,
+                "file_size": len(data)}
+
     # --- methods ------------------------------------------------------------------------------
     def dispatch(self, method: str, p: dict):
         simple = {"deleteWebhook": True, "setMyCommands": True, "answerCallbackQuery": None, "close": True,
@@ -209,6 +243,11 @@ class FakeBotAPI(Faults):
                     "can_join_groups": True, "can_read_all_group_messages": False, "supports_inline_queries": True}
         if method == "getUpdates":
             return self.get_updates(p)
+        if method == "getFile":
+            if p.get("file_id") not in self.files:
+                raise BadRequest("Bad Request: invalid file_id")
+            path, data = self.files[p["file_id"]]
+            return {"file_id": p["file_id"], "file_unique_id": f"u{p['file_id']}", "file_size": len(data), "file_path": path}
         if method in ("sendMessage", "editMessageText", "editMessageReplyMarkup"):
             return getattr(self, method)(p)
         if method == "answerInlineQuery":
@@ -231,13 +270,27 @@ class FakeBotAPI(Faults):
         deadline = time.monotonic() + timeout
         with self.cond:
             self.offsets.append(offset)
-            self.updates = [u for u in self.updates if u["update_id"] >= offset]
-            while not self.updates and time.monotonic() < deadline:
+            while True:
+                batch = self.pending_from(offset)[: int(p.get("limit") or 100)]
+                if batch or time.monotonic() >= deadline:
+                    break
                 self.cond.wait(deadline - time.monotonic())
-            batch = list(self.updates[: int(p.get("limit") or 100)])
             if batch:
                 self.delivered = max(self.delivered, batch[-1]["update_id"])
+                self.served.update(u["update_id"] for u in batch)
             return batch
+
+    def pending_from(self, offset: int) -> list[dict]:
+        """What ``getUpdates(offset)`` serves, forgetting what it confirms (call with ``cond`` held).
+
+        As tdlib's TQueue: an offset above ``tail + 10`` ("in the future") is ignored and the
+        oldest pending update comes first; otherwise every update below the offset is forgotten.
+        A negative offset counts from the end."""
+        if offset < 0:
+            offset += self.tail
+        if 0 < offset <= self.tail + 10:
+            self.updates = [u for u in self.updates if u["update_id"] >= offset]
+        return list(self.updates)
 
     def message_json(self, stored: Stored) -> dict:
         chat_type = self.chat_types.get(stored.chat_id, "private")
@@ -308,18 +361,28 @@ def user(user_id: int, name: str = "Tester") -> dict:
     return {"id": user_id, "is_bot": False, "first_name": name, **({"language_code": code} if code else {})}
 
 
-def message(api: FakeBotAPI, chat_id: int, user_id: int, text: str, chat_type: str = "private",
-            reply_to: dict | None = None) -> dict:
-    """A ``message`` update; commands get their bot_command entity, as Telegram adds it."""
+def message(api: FakeBotAPI, chat_id: int, user_id: int, text: str | None, chat_type: str = "private",
+            reply_to: dict | None = None, **media) -> dict:
+    """A ``message`` update; commands get their bot_command entity, as Telegram adds it.
+
+    ``media``: what a message without text carries instead, e.g. ``photo=PHOTO, caption="…"``."""
     api.chat_types[chat_id] = chat_type
     chat = {"id": chat_id, "type": chat_type, **({"title": "Test group"} if chat_type != "private" else {})}
     msg = {"message_id": next(api.message_ids), "date": int(time.time()), "chat": chat, "from": user(user_id),
-           "text": text}
-    if text.startswith("/"):
+           **({"text": text} if text is not None else {}), **media}
+    if text and text.startswith("/"):
         msg["entities"] = [{"type": "bot_command", "offset": 0, "length": units(text.split()[0])}]
     if reply_to:
         msg["reply_to_message"] = reply_to
     return {"message": msg}
+
+
+def document(api: FakeBotAPI, chat_id: int, user_id: int, name: str, data: bytes) -> dict:
+    """A ``message`` update with a document (in a private chat), its file held by the fake."""
+    update = message(api, chat_id, user_id, "")
+    del update["message"]["text"]
+    update["message"]["document"] = api.upload(name, data)
+    return update
 
 
 def callback(api: FakeBotAPI, user_id: int, stored_message: dict, data: str) -> dict:
@@ -329,3 +392,11 @@ def callback(api: FakeBotAPI, user_id: int, stored_message: dict, data: str) -> 
 
 def inline(api: FakeBotAPI, user_id: int, query: str) -> dict:
     return {"inline_query": {"id": f"iq{next(api.message_ids)}", "from": user(user_id), "query": query, "offset": ""}}
+
+
+# what messages without text carry, as Telegram sends it
+FILE = {"file_id": "AgACAgIAAxkBAAI", "file_unique_id": "AQADAgAT"}
+PHOTO = [{**FILE, "width": 90, "height": 67, "file_size": 1200}]
+STICKER = {**FILE, "width": 512, "height": 512, "is_animated": False, "is_video": False, "type": "regular"}
+VOICE = {**FILE, "duration": 3, "mime_type": "audio/ogg"}
+DOCUMENT = {**FILE, "file_name": "notes.pdf", "mime_type": "application/pdf"}

@@ -8,6 +8,8 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 from fake_bot_api import Call, FakeBotAPI, message
@@ -41,10 +43,11 @@ def free_port() -> int:
 class RunningBot:
     """``python -m bot --config CONFIG telegram --corpus CORPUS`` with the fake API's URL and token."""
 
-    def __init__(self, api: FakeBotAPI, folder: Path, config: str, env: dict | None = None, log: str = "bot.log"):
+    def __init__(self, api: FakeBotAPI, folder: Path, config: str, env: dict | None = None, log: str = "bot.log",
+                 corpus: Path | None = None):
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "config.yaml").write_text(config, encoding="utf-8")
-        corpus = write_corpus(folder / "corpus.jsonl")
+        corpus = corpus or write_corpus(folder / "corpus.jsonl")
         self.api, self.log_path, self.folder = api, folder / log, folder
         self.started = sum(c.method == "setMyCommands" for c in api.calls)  # a restart registers them again
         environ = {k: v for k, v in os.environ.items() if not k.startswith("TELEGRAM_")}
@@ -123,3 +126,27 @@ class Chat:
     def message_json(self, call: Call) -> dict:
         """The bot's message as a client sees it, e.g. for reply_to or a callback."""
         return call.result
+
+
+def post_update(port: int, update: dict, secret: str | None) -> int:
+    """POST ``update`` to the bot's webhook as Telegram would; the HTTP status it answers with."""
+    headers = {"Content-Type": "application/json"}
+    if secret is not None:
+        headers["X-Telegram-Bot-Api-Secret-Token"] = secret
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/tg/hook", json.dumps(update).encode(), headers)
+    deadline = time.monotonic() + 10
+    while True:  # PTB calls setWebhook just before its server listens; Telegram retries too
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return response.status
+        except urllib.error.HTTPError as exc:
+            return exc.code
+        except urllib.error.URLError as exc:
+            if not isinstance(exc.reason, ConnectionRefusedError) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
+def quoted(text: str) -> str:
+    """A reply's visible text from the quoted passage on: a confident answer, in bold, comes first."""
+    return text[text.index("\n\n[1] ") + 2:] if not text.startswith("[") and "\n\n[1] " in text else text

@@ -58,7 +58,8 @@ def test_jsonl_with_title_text_id_url_and_blank_line_paragraphs(tmp_path):
     ])
     corpus = load_corpus([path])
     great_wall, palace, untitled = corpus.articles
-    assert great_wall == Article("gw-1", "长城", "https://example.org/gw", "长城是古代的军事工程。\n\n它东起山海关。")
+    assert great_wall == Article("gw-1", "长城", "https://example.org/gw", "长城是古代的军事工程。\n\n它东起山海关。",
+                                 url="https://example.org/gw")
     assert (palace.id, palace.source) == ("wiki.jsonl:2", "wiki.jsonl:2")
     assert untitled.title == "wiki #3"
     assert corpus.problems == []
@@ -163,6 +164,36 @@ def test_gbk_file_is_refused_with_line_and_iconv_hint(tmp_path):
     (problem,) = corpus.problems
     assert (problem.path, problem.line) == (str(path), 2)
     assert "GBK" in problem.message and "iconv" in problem.message and "gbk.txt" in problem.message
+
+
+def test_big5_file_is_told_to_convert_from_big5(tmp_path):
+    path = tmp_path / "big5.txt"
+    path.write_bytes("商湯科技在香港成立了智慧醫療實驗室\n這是一個重要的里程碑，臺灣的研究機構也參與其中。\n".encode("big5"))
+    (problem,) = load_corpus([path, SEEDS]).problems
+    assert "Big5" in problem.message and "iconv -f BIG5 -t UTF-8 big5.txt > fixed.txt" in problem.message
+
+
+def test_the_iconv_hint_quotes_the_file_name(tmp_path):
+    path = tmp_path / "a;touch PWNED;b.txt"
+    path.write_bytes("标题\n正文是中文。\n".encode("gb18030"))
+    (problem,) = load_corpus([path, SEEDS]).problems
+    assert "iconv -f GB18030 -t UTF-8 'a;touch PWNED;b.txt' > fixed.txt" in problem.message
+
+
+@pytest.mark.parametrize("name, text", [
+    ("news.txt", "熊猫\t大熊猫是中国特有的动物。\n坏行\t有一个\x00字节。\n咖啡\t咖啡起源于埃塞俄比亚。\n"),
+    ("news.jsonl", '{"title": "熊猫", "text": "大熊猫是中国特有的动物。"}\n{"title": "坏", "text": "\x00"}\n'
+                   '{"title": "咖啡", "text": "咖啡起源于埃塞俄比亚。"}\n'),
+    ("news.md", "# 熊猫\n大熊猫是中国特有的动物。\n坏行\x00。\n咖啡起源于埃塞俄比亚。\n"),
+])
+def test_one_nul_byte_skips_only_its_line(tmp_path, name, text):
+    path = tmp_path / name
+    path.write_bytes(text.encode("utf-8"))
+    corpus = load_corpus([path])
+    body = "\n".join(a.text for a in corpus.articles)
+    assert "大熊猫" in body and "埃塞俄比亚" in body and "\x00" not in body
+    (problem,) = corpus.problems
+    assert problem.line == text[:text.index("\x00")].count("\n") + 1 and "NUL byte" in problem.message
 
 
 def test_utf16_file_is_refused(tmp_path):

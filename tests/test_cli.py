@@ -446,7 +446,7 @@ def test_config_wrong_type(capsys, tmp_path):
     path.write_text("bm25:\n  k1: high\n", encoding="utf-8")
     code, out, err = run(capsys, "index", "--config", str(path))
     assert code == 1 and out == ""
-    assert err.startswith("Error: ") and "bm25.k1 should be a float" in err
+    assert err.startswith("Error: ") and "bm25.k1 should be a number from 0 to 100, not 'high'" in err
 
 
 def test_config_missing_file(capsys, tmp_path):
@@ -498,3 +498,17 @@ def test_a_long_batch_uses_worker_processes_and_keeps_input_order(capsys, tmp_pa
     assert [r["id"] for r in got] == list(range(1, 61))
     assert got == records(one_process)
     assert "60 questions, 45 answered, 15 with errors" in err
+
+
+def test_a_question_in_a_script_the_articles_do_not_know_says_so(capsys):
+    code, out, err = run(capsys, "ask", "고양이 발톱은 어떻게 자르나요?")
+    assert code == 1 and "its words are unknown to the articles" in out
+    assert "only question words" not in out
+
+
+def test_version(capsys):
+    from importlib.metadata import version
+
+    with pytest.raises(SystemExit) as info:
+        main(["--version"])
+    assert info.value.code == 0 and capsys.readouterr().out.strip() == f"qabot {version('qabot')}"

@@ -77,7 +77,7 @@ def test_ui_language_setting(monkeypatch):
     assert ui_language({"language": "auto"}) is None  # then each question's script
     with pytest.raises(ConfigError, match=r"ui.language should be one of auto, zh_Hans, zh_Hant, en, not 'fr'"):
         ui_language({"language": "fr"})
-    with pytest.raises(ConfigError, match="ui should be a mapping"):
+    with pytest.raises(ConfigError, match="ui: unknown key 'lang'; valid keys: language"):
         ui_language({"lang": "en"})
 
 

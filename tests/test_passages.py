@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from retrieval.articles import Article
@@ -195,3 +197,10 @@ def test_passage_sentences_from_the_article_equal_those_of_the_passage_alone():
         for a, _, _, start, end in passage_table(articles, 200, 400, overlap).tolist():
             text = articles[a].text
             assert pieces(text, start, end, sentence_ends(text)) == sentence_texts(text[start:end])
+
+
+@pytest.mark.parametrize("target, hard_max", [(200, 0), (0, 400), (200, -5)])
+def test_sizes_below_one_character_are_refused_not_looped_on(target, hard_max):
+    article = Article("a", "t", "s", "一句很长的话，" * 100)
+    with pytest.raises(ValueError, match="at least 1 character"):
+        list(split_article(article, target, hard_max))

@@ -255,7 +255,7 @@ PIPED_OUT = f"""> :k 2
     Dimitri Metaxas教授现[担任]美国罗格斯大学（Rutgers）计算机系计算生物医学成像和建模研究中心主任，在计算机视觉、…
 
 > :mroe
-没有 :mroe 这个命令。你是想用 :more 吗？命令有：:help :more :open N :source N :k N :reset :reload :quit
+没有 :mroe 这个命令。你是想用 :more 吗？命令有：:help :more :open N :source N :k N :reset :reload :add :quit
 
 > 什么
 无法搜索：'什么' 里没有可搜索的内容：只有疑问词、停用词或标点；请用你想找的词提问

@@ -224,3 +224,69 @@ def test_articles_with_the_same_id_in_two_files_stay_apart(tmp_path, cache):
         hit = searcher.search("大熊猫生活在哪里？").hits[0]
         assert (hit.passage.title, hit.passage.text) == ("甲", "大熊猫生活在四川的竹林里。")
         assert hit.source == "dup/a.jsonl:1"
+
+
+@pytest.fixture
+def sampled_small(monkeypatch):
+    """Files over 256 bytes count as big (checked by 4 samples of 16 bytes), as 64 MB ones do."""
+    from retrieval import cachefiles
+
+    monkeypatch.setattr(cachefiles, "SAMPLED_FROM", 256)
+    monkeypatch.setattr(cachefiles, "SAMPLES", 4)
+    monkeypatch.setattr(cachefiles, "SAMPLE", 16)
+
+
+def flip_between_samples(path) -> None:
+    """Change one byte that none of the 4 samples of 16 bytes covers."""
+    data = bytearray(path.read_bytes())
+    size = len(data)
+    starts = [(size - 16) * i // 3 for i in range(4)]
+    at = next(i for i in range(size // 2, size) if all(not s <= i < s + 16 for s in starts))
+    data[at] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+
+def test_text_read_whole_is_checked_whole(tiny_corpus, cache, sampled_small):
+    first = open_searcher([tiny_corpus], DEFAULT, cache)
+    path = first.folder / "articles.json"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("两百多只", "三百多只"), encoding="utf-8")  # same length, one character
+    again = open_searcher([tiny_corpus], DEFAULT, cache)
+    assert again.built is True
+    texts = [p.text for p in again.searcher.passages]
+    assert any("两百多只" in t for t in texts) and not any("三百多只" in t for t in texts)
+
+
+def test_damage_between_samples_of_a_mapped_array_is_found_in_the_background(tiny_corpus, cache, sampled_small,
+                                                                              monkeypatch):
+    import retrieval.store as store
+    from retrieval import cachefiles
+
+    first = open_searcher([tiny_corpus], DEFAULT, cache)
+    assert json.loads((first.folder / "manifest.json").read_text())["files"]["impacts.npy"][1].startswith("sampled:")
+    flip_between_samples(first.folder / "impacts.npy")
+    heard, threads = [], []
+    real = cachefiles.check_fully
+
+    def check(folder, damaged):
+        threads.append(real(folder, damaged))
+        return threads[-1]
+
+    monkeypatch.setattr(store, "check_fully", check)  # to wait for its thread
+    second = open_searcher([tiny_corpus], DEFAULT, cache, progress=heard.append)
+    assert second.built is False  # the samples match: opened at once...
+    threads[0].join(30)
+    assert any("impacts.npy is damaged" in m and "rebuilt" in m for m in heard)  # ...and found in the background
+    assert open_searcher([tiny_corpus], DEFAULT, cache).built is True
+
+
+def test_qabot_index_checks_every_byte(capsys, tiny_corpus, cache, sampled_small, monkeypatch):
+    from bot.cli import main
+
+    monkeypatch.setenv("QABOT_INDEX_DIR", str(cache))
+    assert main(["--corpus", str(tiny_corpus), "index"]) == 0
+    (folder,) = [p for p in cache.iterdir() if (p / "manifest.json").exists()]
+    flip_between_samples(folder / "docs.npy")
+    capsys.readouterr()
+    assert main(["--corpus", str(tiny_corpus), "index"]) == 0
+    assert "index built" in capsys.readouterr().out

@@ -5,6 +5,7 @@ All checks run before any retrieval, so a refused user learns nothing from the c
 from __future__ import annotations
 
 import time
+import unicodedata
 from collections import defaultdict, deque
 from typing import Callable
 
@@ -30,12 +31,22 @@ class Access:
 
 
 class RateLimit:
-    """At most ``per_minute`` questions per user in any 60 seconds (0: no limit)."""
+    """At most ``per_minute`` questions per user in any 60 seconds (0: no limit), and one notice
+    per window for what is over it: a flood costs one reply, not one per message."""
 
     def __init__(self, per_minute: int, clock: Callable[[], float] = time.monotonic):
         self.per_minute = per_minute
         self.clock = clock
         self.recent: dict[int, deque[float]] = defaultdict(deque)
+        self.noticed: dict[int, float] = {}  # user → until when they were told to wait
+
+    def notice(self, user_id: int, wait: float) -> bool:
+        """True if a user over the limit is to be told so: the first time in this window."""
+        now = self.clock()
+        if self.noticed.get(user_id, 0.0) > now:
+            return False
+        self.noticed[user_id] = now + wait
+        return True
 
     def wait(self, user_id: int) -> float:
         """0 and count the question if the user may ask now, else the seconds until they may."""
@@ -48,6 +59,7 @@ class RateLimit:
         if len(times) >= self.per_minute:
             return 60 - (now - times[0])
         times.append(now)
+        self.noticed.pop(user_id, None)
         return 0.0
 
 
@@ -64,4 +76,10 @@ def strip_mention(text: str, username: str) -> tuple[str, bool]:
             at = lowered.find(mention, at)
         else:
             at = lowered.find(mention, end)
-    return " ".join(text.split()), found
+    return plain(text), found
+
+
+def plain(text: str) -> str:
+    """``text`` without invisible format characters (zero-width spaces, joiners, BOMs) and with its
+    whitespace collapsed: a question of only those is empty."""
+    return " ".join("".join(ch for ch in text if unicodedata.category(ch) != "Cf").split())

@@ -62,7 +62,7 @@ def setup_logging(token: str) -> RedactToken:
     return redact
 
 
-def build_application(token: str, answerer: Answerer, tg: TelegramSettings, corpus: str):
+def build_application(token: str, answerer: Answerer, tg: TelegramSettings, corpus: str, adder=None):
     """The PTB Application: our handlers; updates concurrent across chats, in order within one
     (``ChatOrderProcessor``); API calls flood-limited and retried (``RetryingLimiter``); the
     follow-up history and the answered updates kept in ``tg.state_file``."""
@@ -70,18 +70,28 @@ def build_application(token: str, answerer: Answerer, tg: TelegramSettings, corp
     from telegram.ext import (ApplicationBuilder, CallbackQueryHandler, CommandHandler, InlineQueryHandler,
                               MessageHandler, filters)
 
-    from . import buttons
+    from . import adding, buttons
     from . import handlers as h
 
     qa = h.Services(answerer, tg, corpus)
     bot, processor, limiter = durable_parts(token, tg, qa)
     app = ApplicationBuilder().bot(bot).concurrent_updates(processor).post_init(post_init).build()
     limiter.is_running = lambda: app.running  # retry only while serving: fail fast at startup and shutdown
-    app.bot_data["qabot"] = qa
+    app.bot_data["qabot"], app.bot_data["adder"] = qa, adder  # adder: bot.adding.Adder, for telegram.admins
     new = filters.UpdateType.MESSAGE  # edits of old messages are not new questions
     for name, callback in (("start", h.start), ("help", h.start), ("ask", h.ask), ("reset", h.reset)):
         app.add_handler(CommandHandler(name, callback, filters=new))
-    app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND & new, h.message))
+    app.add_handler(CommandHandler("remove", adding.remove, filters=new))
+    private = filters.ChatType.PRIVATE & new  # documents and links sent to the bot itself, not to a group
+    # an admin's document is an article to add; anyone else's with a caption is a question (below),
+    # without one they are told who may add articles
+    to_add = filters.Document.ALL & private & (~filters.CAPTION | filters.User(user_id=tg.admins))
+    app.add_handler(MessageHandler(to_add, adding.document))
+    app.add_handler(MessageHandler(filters.Regex(adding.LINK) & private, adding.link))  # before questions
+    app.add_handler(MessageHandler((filters.TEXT | filters.CAPTION) & ~filters.COMMAND & new, h.message))
+    # a sticker, voice message, bare photo, location … in a private chat: a hint to type the question
+    app.add_handler(MessageHandler(filters.ChatType.PRIVATE & ~(filters.TEXT | filters.CAPTION) & new, h.media))
+    app.add_handler(MessageHandler(filters.ALL, h.ignored))  # the rest (group stickers, edits …): logged only
     app.add_handler(CallbackQueryHandler(buttons.button))
     app.add_handler(InlineQueryHandler(h.inline_query))
     app.add_error_handler(h.error)
@@ -93,22 +103,19 @@ def durable_parts(token: str, tg: TelegramSettings, qa):
     """The bot, update processor and limiter that keep order, retry and persist, with the saved state loaded."""
     from telegram.request import HTTPXRequest
 
-    from .persistence import ChatOrderProcessor, Ledger, LedgerBot, StateFile
+    from .journal import Journal
+    from .persistence import ChatOrderProcessor, Durable, LedgerBot
     from .retry import RetryingLimiter
 
-    state = StateFile(tg.state_file)
-    saved = state.load()
-    qa.history.restore(saved.get("chats") if isinstance(saved.get("chats"), dict) else {})
-    ledger = Ledger.from_saved(saved)
-    if ledger.last:
-        log.info("resuming after update %d with %d chats' history from %s", ledger.last, len(qa.history.chats),
-                 tg.state_file)
+    durable = Durable(Journal(tg.state_file), qa.history)
+    if durable.ledger.answered:
+        log.info("resuming with %d answered updates and %d chats' history from %s", len(durable.ledger.answered),
+                 len(qa.history.chats), tg.state_file)
     limiter = RetryingLimiter(tg.max_sends_per_second, tg.send_retry_seconds)
     bot = LedgerBot(token, base_url=tg.api_base_url, base_file_url=tg.base_file_url, rate_limiter=limiter,
                     request=HTTPXRequest(connection_pool_size=256), get_updates_request=HTTPXRequest())
-    bot.attach(ledger)
-    processor = ChatOrderProcessor(ledger, lambda: state.save({**ledger.snapshot(), "chats": qa.history.snapshot()}))
-    return bot, processor, limiter
+    bot.attach(durable.ledger)
+    return bot, ChatOrderProcessor(durable), limiter
 
 
 async def post_init(app) -> None:
@@ -138,12 +145,12 @@ def preflight(settings: Settings) -> tuple[str, TelegramSettings]:
     return token, tg
 
 
-def run_telegram(answerer: Answerer, settings: Settings) -> int:
+def run_telegram(answerer: Answerer, settings: Settings, adder=None) -> int:
     """Run the bot until interrupted (Ctrl-C or SIGTERM); 0 on a clean stop."""
     token, tg = preflight(settings)
     redact = setup_logging(token)
     try:
-        serve(build_application(token, answerer, tg, corpus_label(answerer)), tg)
+        serve(build_application(token, answerer, tg, corpus_label(answerer), adder), tg)
     finally:
         for handler in logging.getLogger().handlers:
             handler.removeFilter(redact)

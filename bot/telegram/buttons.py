@@ -83,22 +83,30 @@ async def more(query, context, parsed: Callback, shown: Shown, msgs: Messages) -
                                        reply_markup=answer_keyboard(parsed.ident, shown, snippets, msgs)))
 
 
-async def cited_hit(query, parsed: Callback, shown: Shown, msgs: Messages):
-    """The hit a paragraph/article button points at, the press answered; None (and an alert) if none."""
+async def cited_text(query, parsed: Callback, shown: Shown, msgs: Messages, read):
+    """The hit a paragraph/article button points at and ``read(hit)``, the press answered; None (and
+    an alert) if there is no such hit, or its article is gone since a reload."""
     rank = int(parsed.arg) if (parsed.arg or "").isdigit() else 0
     if not 1 <= rank <= len(shown.answer.hits):
         await query.answer(msgs(m.NO_PASSAGE), show_alert=True)
         return None
+    hit = shown.answer.hits[rank - 1]
+    try:
+        text = read(hit)
+    except KeyError:
+        log.info("article %r is gone since a reload; told user=%s", hit.passage.article_id, query.from_user.id)
+        await query.answer(msgs(m.ARTICLE_GONE), show_alert=True)
+        return None
     await query.answer()
-    return shown.answer.hits[rank - 1]
+    return hit, text
 
 
 async def paragraph(query, context, parsed: Callback, shown: Shown, msgs: Messages) -> None:
     """Send the whole paragraph a cited passage comes from, under its full citation (title, file and line)."""
-    hit = await cited_hit(query, parsed, shown, msgs)
-    if hit is None:
+    cited = await cited_text(query, parsed, shown, msgs, context.application.bot_data["qabot"].answerer.paragraph)
+    if cited is None:
         return
-    text = paragraph_html(shown.answer, hit, context.application.bot_data["qabot"].answerer.paragraph(hit), msgs)
+    hit, text = cited[0], paragraph_html(shown.answer, *cited, msgs)
     keyboard = InlineKeyboardMarkup([[InlineKeyboardButton(msgs(m.WHOLE_ARTICLE_BUTTON),
                                                            callback_data=f"a:{parsed.ident}:{hit.rank}")]])
     await send_pieces(query, context, split_html(text), keyboard)
@@ -106,10 +114,10 @@ async def paragraph(query, context, parsed: Callback, shown: Shown, msgs: Messag
 
 async def article(query, context, parsed: Callback, shown: Shown, msgs: Messages) -> None:
     """Send the whole article a cited passage comes from, in as many messages as it takes."""
-    hit = await cited_hit(query, parsed, shown, msgs)
-    if hit is None:
+    cited = await cited_text(query, parsed, shown, msgs, context.application.bot_data["qabot"].answerer.article_text)
+    if cited is None:
         return
-    pieces = split_html(article_html(hit, context.application.bot_data["qabot"].answerer.article_text(hit)))
+    hit, pieces = cited[0], split_html(article_html(*cited))
     if len(pieces) > MAX_ARTICLE_MESSAGES:
         left = len(pieces) - MAX_ARTICLE_MESSAGES
         pieces = pieces[:MAX_ARTICLE_MESSAGES] + [escape(msgs(m.ARTICLE_CUT, left=left, source=hit.source))]

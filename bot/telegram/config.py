@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Mapping
 
-from ..config import ConfigError
+from ..config import ConfigError, described, limit, read_fields
 
 DEFAULT_API = "https://api.telegram.org/bot"
 # Telegram allows 1-256 characters A-Z a-z 0-9 _ - in a webhook secret token
@@ -27,21 +27,27 @@ def default_feedback_log() -> Path:
 @dataclass(frozen=True)
 class TelegramSettings:
     api_base_url: str = DEFAULT_API  # the token is appended, or replaces {token}
-    allowed_users: tuple[int, ...] = ()  # empty: everyone (unless allowed_chats is set)
-    allowed_chats: tuple[int, ...] = ()
-    rate_limit_per_minute: int = 20  # questions per user per minute; 0: no limit
-    history: int = 3  # earlier questions per chat passed as follow-up context
-    snippets: int = 3  # short cited lines under the best passage
+    # empty: everyone (unless allowed_chats is set)
+    allowed_users: tuple[int, ...] = field(default=(), **described("a list of numeric Telegram ids"))
+    allowed_chats: tuple[int, ...] = field(default=(), **described("a list of numeric Telegram ids"))
+    rate_limit_per_minute: int = field(default=20, **limit(0, 10_000))  # questions per user per minute; 0: no limit
+    history: int = field(default=3, **limit(0, 10))  # earlier questions per chat passed as follow-up context
+    snippets: int = field(default=3, **limit(0, 10))  # short cited lines under the best passage
     webhook_url: str | None = None  # set: webhook mode; unset: long polling
     webhook_listen: str = "127.0.0.1"
-    webhook_port: int = 8443
+    webhook_port: int = field(default=8443, **limit(1, 65535))
     webhook_secret: str | None = None
     feedback_log: Path = Path("~/.local/state/qabot/feedback.jsonl")
     log_text: bool = True  # False: logs carry no question text
     state_file: Path = Path("~/.local/state/qabot/telegram-state.json")  # default: beside feedback_log
-    max_concurrent_searches: int = 4  # searches running at once, each in a worker thread
-    max_sends_per_second: int = 30  # client-side flood limit (and 20 a minute per group); 0: off
-    send_retry_seconds: int = 120  # how long a failing API call is retried with backoff; 0: no retries
+    max_concurrent_searches: int = field(default=4, **limit(1, 64))  # searches running at once, each in a worker thread
+    # client-side flood limit (and 20 a minute per group); 0: off
+    max_sends_per_second: int = field(default=30, **limit(0, 1000))
+    # how long a failing API call is retried with backoff; 0: no retries
+    send_retry_seconds: int = field(default=120, **limit(0, 3600))
+    # user ids that may add articles (a document or a link) and /remove them
+    admins: tuple[int, ...] = field(default=(), **described("a list of numeric Telegram ids"))
+    allow_private_urls: bool = False  # True: links to loopback/private/link-local addresses are fetched too
 
     @property
     def restricted(self) -> bool:
@@ -54,24 +60,9 @@ class TelegramSettings:
         return f"{head}/file/bot{tail}" if sep else self.api_base_url
 
 
-LIMITS = {"rate_limit_per_minute": (0, 10_000), "history": (0, 10), "snippets": (0, 10), "webhook_port": (1, 65535),
-          "max_concurrent_searches": (1, 64), "max_sends_per_second": (0, 1000), "send_retry_seconds": (0, 3600)}
-PATHS = ("feedback_log", "state_file")
-
-
 def telegram_settings(raw: Any, environ: Mapping[str, str] = os.environ) -> TelegramSettings:
     """Check the raw ``telegram:`` mapping (None: all defaults) and fold in the environment."""
-    if raw is None:
-        raw = {}
-    if not isinstance(raw, dict):
-        raise ConfigError("telegram: should be a mapping of settings, e.g. telegram: {rate_limit_per_minute: 20}")
-    valid = [f.name for f in fields(TelegramSettings)]
-    values: dict[str, Any] = {}
-    for key, value in raw.items():
-        if key not in valid:
-            raise ConfigError(f"telegram: unknown key {key!r}; valid keys: {', '.join(sorted(valid))}")
-        if value is not None:
-            values[key] = checked(key, value)
+    values: dict[str, Any] = read_fields(TelegramSettings, raw, "telegram")
     if environ.get("TELEGRAM_API_BASE_URL"):
         values["api_base_url"] = environ["TELEGRAM_API_BASE_URL"]
     if environ.get("TELEGRAM_WEBHOOK_SECRET"):
@@ -79,28 +70,6 @@ def telegram_settings(raw: Any, environ: Mapping[str, str] = os.environ) -> Tele
     values.setdefault("feedback_log", default_feedback_log())
     values.setdefault("state_file", Path(values["feedback_log"]).expanduser().parent / "telegram-state.json")
     return validated(TelegramSettings(**values))
-
-
-def checked(key: str, value: Any) -> Any:
-    """``value`` converted to the type of ``key``, or a ConfigError naming it."""
-    name = f"telegram.{key}"
-    if key in ("allowed_users", "allowed_chats"):
-        items = value if isinstance(value, list) else [value]
-        if not all(isinstance(v, int) and not isinstance(v, bool) for v in items):
-            raise ConfigError(f"{name} should be a list of numeric Telegram ids, not {value!r}")
-        return tuple(items)
-    if key in LIMITS:
-        low, high = LIMITS[key]
-        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-            raise ConfigError(f"{name} should be a whole number from {low} to {high}, not {value!r}")
-        return value
-    if key == "log_text":
-        if not isinstance(value, bool):
-            raise ConfigError(f"{name} should be true or false, not {value!r}")
-        return value
-    if not isinstance(value, str) or not value.strip():
-        raise ConfigError(f"{name} should be a non-empty string, not {value!r}")
-    return Path(value).expanduser() if key in PATHS else value.strip()
 
 
 def validated(settings: TelegramSettings) -> TelegramSettings:

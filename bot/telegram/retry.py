@@ -31,6 +31,7 @@ class Run:
     """The update being handled in this task; the limiter flags it when a call was abandoned."""
     update_id: int | None
     abandoned: bool = False
+    failure: str = ""  # the call given up on, for the one line the error handler logs
 
 
 CURRENT: contextvars.ContextVar[Run | None] = contextvars.ContextVar("qabot_update", default=None)
@@ -86,10 +87,11 @@ class RetryingLimiter(BaseRateLimiter):
             attempt += 1
 
     def give_up(self, endpoint: str, attempts: int, error: Exception) -> None:
-        """Log it; when stopping, flag the update so it is not marked done (it is fetched again)."""
+        """Note it on the update (the error handler logs one line); when stopping, flag the update so
+        it is not marked done (Telegram sends it again after the restart)."""
         run = CURRENT.get()
-        if run is not None and not self.is_running():
-            run.abandoned = True
-        if attempts > 1:  # a first failure is the caller's to report
-            log.error("%s failed %d times, giving up (update %s): %s", endpoint, attempts,
-                      run.update_id if run else "-", error)
+        if run is not None:
+            run.abandoned = run.abandoned or not self.is_running()
+            run.failure = f"{endpoint} failed {attempts} time{'s' if attempts > 1 else ''}"
+        elif attempts > 1:  # a first failure is the caller's to report
+            log.error("%s failed %d times, giving up: %s", endpoint, attempts, error)

@@ -43,14 +43,28 @@ class Shown:
     context: tuple[str, ...]
     page: int = 0
     vote: str | None = None
+    thread: bool = False  # it answered a reply to an earlier answer: ``context`` is that chain
 
 
 class AnswerStore:
-    """The last ``size`` answers by short random id; older ones expire."""
+    """The last ``size`` answers by short random id, and by the messages that show them; older ones expire."""
 
     def __init__(self, size: int = 2000):
         self.size = size
         self.items: OrderedDict[str, Shown] = OrderedDict()
+        self.messages: OrderedDict[tuple[int, int], str] = OrderedDict()  # (chat, message id) → answer id
+
+    def link(self, chat_id: int, message_ids: Sequence[int], ident: str) -> None:
+        """Remember which answer the messages ``message_ids`` show, for replies to them."""
+        for message_id in message_ids:
+            self.messages[(chat_id, message_id)] = ident
+        while len(self.messages) > 4 * self.size:
+            self.messages.popitem(last=False)
+
+    def by_message(self, chat_id: int, message_id: int) -> Shown | None:
+        """The answer a message of the bot shows; None if it showed none or it expired."""
+        ident = self.messages.get((chat_id, message_id))
+        return self.get(ident, chat_id) if ident else None
 
     def add(self, shown: Shown) -> str:
         ident = secrets.token_urlsafe(6)  # 8 characters of [A-Za-z0-9_-]

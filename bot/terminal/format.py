@@ -14,6 +14,7 @@ from functools import lru_cache
 from typing import Callable, Sequence
 
 from retrieval import Hit
+from retrieval.safetext import printable
 
 from ..answering import Answer
 from ..i18n import Messages
@@ -78,11 +79,6 @@ def char_width(ch: str) -> int:
 def text_width(text: str) -> int:
     """Columns ``text`` takes on a terminal; colour codes take none."""
     return sum(char_width(ch) for ch in SGR.sub("", text))
-
-
-def printable(text: str) -> str:
-    """``text`` with control characters (tabs, escapes: an article could hold any) as spaces; offsets kept."""
-    return "".join(" " if ch != "\n" and unicodedata.category(ch) == "Cc" else ch for ch in text)
 
 
 def wrap_offsets(text: str, width: int | None) -> list[tuple[int, int]]:

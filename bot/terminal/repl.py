@@ -14,13 +14,15 @@ import shutil
 import sys
 import threading
 import unicodedata
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, Callable
+
+from retrieval.safetext import printable
 
 from .. import messages as m
 from ..answering import Answer, Answerer
-from ..config import ConfigError, Settings
+from ..config import Settings, described, limit, read
 from ..i18n import Messages, choose, ui_language
 from ..layout import shown_count
 from .format import COLOUR, PLAIN, Format, render_answer, render_more, render_opened, render_source
@@ -31,30 +33,16 @@ MAX_K = 50
 @dataclass(frozen=True)
 class ReplSettings:
     """The ``repl:`` section of config.yaml."""
-    history: str | None = None  # history file; None: $XDG_STATE_HOME or ~/.local/state, then qabot/history
-    k: int | None = None  # results shown per answer; None: search.k
-    width: int | None = None  # wrap at most this many columns; None: the terminal width
+    # history file; None: $XDG_STATE_HOME or ~/.local/state, then qabot/history
+    history: Path | None = field(default=None, **described("a file path"))
+    k: int | None = field(default=None, **limit(1, MAX_K))  # results shown per answer; None: search.k
+    # wrap at most this many columns; None: the terminal width
+    width: int | None = field(default=None, **limit(20, what="a whole number of at least 20 columns"))
 
 
 def repl_settings(raw: object) -> ReplSettings:
     """Check the raw ``repl:`` section: unknown keys and wrong types are ``ConfigError``s."""
-    if raw is None:
-        return ReplSettings()
-    if not isinstance(raw, dict):
-        raise ConfigError(f"repl should be a mapping of settings, not {raw!r}")
-    valid = [f.name for f in fields(ReplSettings)]
-    for key, value in raw.items():
-        if key not in valid:
-            raise ConfigError(f"repl: unknown key {key!r}; valid keys: {', '.join(valid)}")
-        if value is None:
-            continue
-        if key == "history" and not isinstance(value, str):
-            raise ConfigError(f"repl.history should be a file path, not {value!r}")
-        if key in ("k", "width") and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
-            raise ConfigError(f"repl.{key} should be a whole number of at least 1, not {value!r}")
-    if raw.get("width") is not None and raw["width"] < 20:
-        raise ConfigError(f"repl.width should be at least 20 columns, not {raw['width']!r}")
-    return ReplSettings(**raw)
+    return read(ReplSettings, raw, "repl")
 
 
 def history_path(config: ReplSettings) -> Path:
@@ -90,8 +78,9 @@ class Session:
     """One conversation: earlier questions (the follow-up context), the results last shown, and
     the language it speaks (``preferred``, else the script of the latest question)."""
 
-    def __init__(self, answerer: Answerer, k: int, fmt: Format, preferred: str | None = None):
-        self.answerer, self.k, self.fmt, self.preferred = answerer, k, fmt, preferred
+    def __init__(self, answerer: Answerer, k: int, fmt: Format, preferred: str | None = None,
+                 add: Callable[[list[str]], str] | None = None):
+        self.answerer, self.k, self.fmt, self.preferred, self.adder = answerer, k, fmt, preferred, add
         self.msgs = Messages(choose(preferred))
         self.questions: list[str] = []
         self.last = None  # (question, context) of the last answered question, for :more
@@ -99,7 +88,8 @@ class Session:
         self.hits: list = []  # results shown for it so far, best first
         self.commands = {"help": self.help, "h": self.help, "?": self.help, "more": self.more,
                          "open": self.open, "source": self.source, "reset": self.reset, "k": self.set_k,
-                         "reload": self.reload, "quit": self.quit, "q": self.quit, "exit": self.quit}
+                         "reload": self.reload, "add": self.add, "quit": self.quit, "q": self.quit,
+                         "exit": self.quit}
 
     def handle(self, line: str) -> str:
         """The text to show for one input line (empty for a blank line); raises ``Quit``."""
@@ -180,6 +170,14 @@ class Session:
         self.hits = []  # results shown so far point into the old index
         return self.answerer.reload(self.msgs)
 
+    def add(self, args: list[str]) -> str:
+        if not args:
+            return self.msgs(m.ADD_USAGE)
+        if self.adder is None:
+            return self.msgs(m.ADD_UNAVAILABLE)
+        self.hits = []  # results shown so far point into the old index
+        return self.adder(args)
+
     def help(self, args: list[str]) -> str:
         return self.msgs(m.REPL_HELP, k=self.k)
 
@@ -209,15 +207,16 @@ def terminal_width(limit: int | None):
     return width
 
 
-def run_repl(answerer: Answerer, settings: Settings, plain: bool = False) -> int:
+def run_repl(answerer: Answerer, settings: Settings, plain: bool = False,
+             add: Callable[[list[str]], str] | None = None) -> int:
     """Run the REPL until :quit or end of input; returns the exit status."""
     config = repl_settings(settings.extra.get("repl"))
     k, preferred = config.k or answerer.k, ui_language(settings.extra.get("ui"))
     if plain or not interactive():
         width = terminal_width(config.width) if sys.stdout.isatty() else (lambda: config.width)
-        session = Session(answerer, k, Format(PLAIN, width), preferred)
+        session = Session(answerer, k, Format(PLAIN, width), preferred, add)
         return run_plain(session, session.banner(), sys.stdin, sys.stdout)
-    session = Session(answerer, k, Format(COLOUR, terminal_width(config.width)), preferred)
+    session = Session(answerer, k, Format(COLOUR, terminal_width(config.width)), preferred, add)
     warm_up(answerer)
     return run_interactive(session, session.banner(), history_path(config))
 
@@ -257,7 +256,7 @@ def run_plain(session: Session, greeting: str, stdin: IO[str], stdout: IO[str]) 
             out = session.handle(line)
         except Quit:
             return 0
-        stdout.write(("" if person else f"> {line}\n") + out + "\n\n")
+        stdout.write(("" if person else f"> {printable(line)}\n") + out + "\n\n")
 
 
 def run_interactive(session: Session, greeting: str, history_file: Path) -> int:
@@ -291,7 +290,7 @@ def open_history(path: Path):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.touch(exist_ok=True)
     except OSError as exc:
-        print(f"Warning: history not saved: cannot write {path}: {exc.strerror}; set QABOT_HISTORY "
-              "to a writable file", file=sys.stderr)
+        print(printable(f"Warning: history not saved: cannot write {path}: {exc.strerror}; set QABOT_HISTORY "
+                        "to a writable file"), file=sys.stderr)
         return InMemoryHistory()
     return FileHistory(str(path))
