@@ -74,12 +74,13 @@ def normalise(code: str | None) -> str | None:
 
 
 def script(text: str) -> str | None:
-    """The language ``text`` is written in: Chinese (Traditional when it uses traditional
-    characters), English when it has Latin letters and no Han; None for neither."""
+    """The language to answer ``text`` in: Chinese (Traditional when it uses traditional
+    characters) when it has Han characters, else English when it has letters (Latin, Hangul,
+    Cyrillic …); None for neither (digits, punctuation)."""
     han = HAN.findall(text)
     if han:
         return TRADITIONAL if traditional("".join(han)) else SIMPLIFIED
-    return ENGLISH if LATIN.search(text) else None
+    return ENGLISH if any(ch.isalpha() for ch in text) else None  # Latin, or a script we don't speak
 
 
 def traditional(han: str) -> bool:

@@ -236,6 +236,8 @@ def problem_text(answer: Answer, msgs: Messages) -> str:
     """Why the question could not be searched, in the user's language."""
     if not answer.question.strip():
         reason = msgs(m.EMPTY_QUESTION, example=msgs(m.EXAMPLE))
+    elif "unknown to the articles" in answer.problem:
+        reason = msgs(m.UNKNOWN_WORDS, question=repr(answer.question.strip()[:40]))
     elif answer.problem.startswith("nothing to search for"):
         reason = msgs(m.NOTHING_TO_SEARCH, question=repr(answer.question.strip()[:40]))
     else:

@@ -19,6 +19,8 @@ CANT_SEARCH = N_("Can't search that: {reason}")
 EMPTY_QUESTION = N_("the question is empty; type a question, e.g. {example}")
 NOTHING_TO_SEARCH = N_("nothing to search for in {question}: it has only question words, stopwords or "
                        "punctuation; ask with the words you want found")
+UNKNOWN_WORDS = N_("nothing to search for in {question}: its words are unknown to the articles "
+                   "(they are read as Chinese and English)")
 CUT_NOTICE = N_("(question cut to its first {length} characters)")
 EXAMPLE = N_("商汤在哪里成立了智慧医疗实验室？")
 

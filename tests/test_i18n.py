@@ -61,6 +61,7 @@ def test_the_question_script_decides_when_nothing_else_does():
     assert script("商湯在哪裡成立了智慧醫療實驗室？") == TRADITIONAL
     assert script("商汤在哪里成立了智慧医疗实验室？") == SIMPLIFIED
     assert script("Where is the lab?") == ENGLISH and script("2018") is None
+    assert script("고양이 발톱은 어떻게 자르나요?") == ENGLISH  # a script we don't speak: English, not Chinese
     assert telegram_language("zh-hant", "商汤在哪里？") == TRADITIONAL  # the user's setting first
     assert telegram_language("zh", "商湯在哪裡？") == TRADITIONAL  # a bare zh: the script
     assert telegram_language("ru", "Where?") == ENGLISH and telegram_language("ru", "在哪里？") == SIMPLIFIED
