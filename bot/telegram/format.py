@@ -1,8 +1,9 @@
 """Answers as Telegram HTML: escaped, highlighted, cited, and split under 4096 characters.
 
 Everything that comes from the corpus or the user goes through ``html.escape``;
-the only tags are the ones written here (b, i, blockquote), and
-``split_html`` keeps them balanced in every piece.
+the only tags are the ones written here (b, i, u, a, blockquote), and
+``split_html`` keeps them balanced in every piece. What an answer shows is decided by
+bot/layout.py; this module only writes it as HTML.
 """
 from __future__ import annotations
 
@@ -20,8 +21,6 @@ from ..layout import (ANSWER, MATCH, SENTENCE, Cite, Segment, Snippet, answer_sp
 
 LIMIT = 4096  # Telegram's maximum message length, in UTF-16 code units
 MORE = 4  # hits per "more results" page
-
-
 TAGS = {MATCH: "b", ANSWER: "u", SENTENCE: "i"}  # the answer underlined (and bold), an unsure answer's sentence in italics
 
 
