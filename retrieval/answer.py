@@ -9,6 +9,7 @@ the passage text as it stands: normalising keeps the length.
 from __future__ import annotations
 
 import json
+import re
 from bisect import bisect_right
 from functools import lru_cache
 from importlib import resources
@@ -111,6 +112,26 @@ def candidate_matrix(analyzer, texts: list[str], q: af.Question, sentences: list
     return np.concatenate(spans), np.concatenate(blocks)
 
 
+COLUMN = {name: n for n, name in enumerate(af.names("other"))}
+SPAN_OF = re.compile(r"(?:多少|几)(?:年|岁|天|个?月|周|星期|小时|分钟|秒|世纪)|多久|多长时间")  # a count of time is a number
+
+
+def fitting(x: np.ndarray, q: af.Question) -> np.ndarray:
+    """Which candidates hold what the question asks for; all of them when none does or it doesn't say."""
+    def has(name):
+        return x[:, COLUMN[name]] > 0
+    kind = q.kind
+    if kind == "number":
+        fits = has("has_num") & (~has("has_time") | bool(SPAN_OF.search(q.text)))
+    elif kind == "time":
+        fits = has("has_time")
+    elif kind == "person":
+        fits = has("has_nr") | has("all_eng")
+    else:
+        return np.ones(len(x), dtype=bool)
+    return fits if fits.any() else np.ones(len(x), dtype=bool)
+
+
 def confidence_row(prob: float, margin: float, sentence: af.Sentence, coverage: float, chars: int) -> np.ndarray:
     return np.array([prob, margin, sentence.share, sentence.own_share, coverage, sentence.rank == 1,
                      np.log1p(chars), 1.0])
@@ -121,7 +142,12 @@ def choose(scores: np.ndarray) -> tuple[int, float, float]:
     best = int(np.argmax(scores))
     p = np.exp(scores - scores[best])
     second = np.partition(scores, -2)[-2] if len(scores) > 1 else scores[best] - 10
-    return best, float(1.0 / p.sum()), float(scores[best] - second)
+    return best, float(1.0 / p.sum()), float(min(scores[best] - second, 10.0))
+
+
+def scored(found: "Inputs", span: np.ndarray) -> np.ndarray:
+    """Each candidate's score; those not of the kind asked for far below the rest."""
+    return np.where(found.fits, found.x @ span[found.kind], -1e4)
 
 
 class Inputs(NamedTuple):
@@ -130,6 +156,7 @@ class Inputs(NamedTuple):
     spans: np.ndarray  # (sentence index, start, end) a candidate
     x: np.ndarray  # their features
     kind: int  # what the question asks for, its place in KINDS
+    fits: np.ndarray  # candidates of the kind asked for (a number for 多少, a name for 谁); all when none is
 
 
 def inputs(analyzer, idf, question: str, context: Sequence[str], weights: dict[str, float],
@@ -140,7 +167,7 @@ def inputs(analyzer, idf, question: str, context: Sequence[str], weights: dict[s
     sentences = best_sentences(texts, [h.score for h in hits[:HITS]], weights, own, idf)
     q = question_of(question, context)
     spans, x = candidate_matrix(analyzer, texts, q, sentences)
-    return Inputs(originals, sentences, spans, x, KINDS.index(q.kind))
+    return Inputs(originals, sentences, spans, x, KINDS.index(q.kind), fitting(x, q))
 
 
 def decide(found: Inputs, coverage: float, m: Model | None = None) -> AnswerSpan | None:
@@ -148,7 +175,7 @@ def decide(found: Inputs, coverage: float, m: Model | None = None) -> AnswerSpan
     m = m or model()
     if not len(found.spans):
         return None
-    best, prob, margin = choose(found.x @ m.span[found.kind])
+    best, prob, margin = choose(scored(found, m.span))
     n, start, end = (int(v) for v in found.spans[best])
     sentence = found.sentences[n]
     row = confidence_row(prob, margin, sentence, coverage, end - start)

@@ -28,14 +28,17 @@ TRIGGER = frozenset(("是", "为", "在", "于", "由", "有", "叫", "称", "�
 # per-word columns, summed over a candidate's words
 COLUMNS = ("chars", "in_q", "in_q2", "punct", "comma", "nr", "ns", "nt", "time", "num", "q", "noun", "verb", "eng", "title", "in_ctx")
 COL = {name: i for i, name in enumerate(COLUMNS)}
+KIND_COLUMN = {"time": "time", "number": "num", "person": "nr", "place": "ns", "org": "nt"}  # what a kind asks for
 # what a candidate holds, crossed with what the question asks for
-KIND_FEATURES = ("has_time", "has_num", "ends_q", "has_nr", "has_ns", "has_nt", "has_title", "last_noun", "log_chars",
+TAG_CLASSES = ("nr", "ns", "nt", "t", "m", "q", "n", "v", "a", "eng", "x")  # and the rest
+POS = tuple(f"{edge}_{tag}" for edge in ("first", "last") for tag in TAG_CLASSES + ("other",))
+KIND_FEATURES = POS + ("has_time", "has_num", "ends_q", "has_nr", "has_ns", "has_nt", "has_title", "last_noun", "log_chars",
                  "has_comma", "clause", "frac_in_q", "all_eng", "one_word", "after_trigger")
 BASE_FEATURES = ("log_chars", "words", "frac_in_q", "any_in_q2", "commas", "has_comma", "start_edge", "end_edge",
                  "clause", "left_q", "right_q", "left_near", "right_near", "left_align", "right_align",
                  "after_trigger", "before_de", "first_verb", "last_noun", "last_verb", "has_nr", "has_ns", "has_nt",
                  "has_time", "has_num", "ends_q", "all_eng", "has_title", "one_word", "frac_ctx",
-                 "share", "own_share", "rel_share", "best_sentence", "rank1", "rank2", "rank3", "rel_score")
+                 "left_window", "right_window", "single_char", "sentence_kind", "share", "own_share", "rel_share", "best_sentence", "rank1", "rank2", "rank3", "rel_score")
 WIDTH = len(BASE_FEATURES) + len(KIND_FEATURES)  # a candidate's row: the base features, then its kind's block
 
 
@@ -82,8 +85,10 @@ def words_of(tagged: list[tuple[str, str]], text: str, offset: int) -> list[tupl
 def word_columns(words, text: str, q: Question) -> np.ndarray:
     """The per-word counts of ``COLUMNS`` (one row a word)."""
     rows = np.zeros((len(words), len(COLUMNS)), dtype=np.float32)
-    for row, (s, e, tag) in zip(rows, words):
+    for k, (row, (s, e, tag)) in enumerate(zip(rows, words)):
         w = text[s:e]
+        # a date is often cut in two (1909 | 年): a word is of a time when it or it with its neighbours is
+        around = text[words[k - 1][0] if k else s: words[k + 1][1] if k + 1 < len(words) else e]
         punct = bool(PUNCT.match(w))
         row[0] = e - s
         if not punct:
@@ -96,7 +101,7 @@ def word_columns(words, text: str, q: Question) -> np.ndarray:
         row[5] = tag.startswith("nr")
         row[6] = tag == "ns"
         row[7] = tag == "nt"
-        row[8] = tag == "t" or bool(TIME.search(w))
+        row[8] = tag == "t" or bool(TIME.search(around))
         row[9] = tag == "m" or bool(NUMERAL.search(w)) and tag in ("m", "mq", "x")
         row[10] = tag.startswith("q") or tag == "mq"
         row[11] = tag.startswith("n") or tag in ("eng", "nz", "vn")
@@ -128,6 +133,21 @@ def nearest(flags: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     nxt = np.minimum.accumulate(np.where(flags, idx, 10**6)[::-1])[::-1]
     after = np.concatenate([nxt - idx, [10**6]])
     return before, after
+
+
+def tag_class(tag: str) -> int:
+    """The place of a jieba tag's class in TAG_CLASSES (its length when it is none of them)."""
+    for n, name in enumerate(TAG_CLASSES):
+        if tag == name or (name in ("n", "v", "nr") and tag.startswith(name) and not tag.startswith(("ns", "nt"))):
+            return n
+    return len(TAG_CLASSES)
+
+
+def window_sums(values: np.ndarray, i: np.ndarray, j: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """Sums of ``values`` over the ``width`` words before i and the ``width`` after j."""
+    cum = np.concatenate([[0.0], np.cumsum(values)])
+    n = len(values)
+    return cum[i] - cum[np.maximum(i - width, 0)], cum[np.minimum(j + width, n)] - cum[j]
 
 
 def features(words, text: str, q: Question, sentence: Sentence) -> tuple[np.ndarray, np.ndarray]:
@@ -174,4 +194,14 @@ def features(words, text: str, q: Question, sentence: Sentence) -> tuple[np.ndar
         "rank3": np.full(len(i), sentence.rank >= 3), "rel_score": np.full(len(i), sentence.rel_score),
     }
     f["clause"] = f["start_edge"] & f["end_edge"]
+    f["single_char"] = c["chars"] == 1
+    kind_column = KIND_COLUMN.get(q.kind)
+    f["sentence_kind"] = np.full(len(i), kind_column is not None and bool(rows[:, COL[kind_column]].any()))
+    f["left_window"], f["right_window"] = (w / max(len(q.text), 1) for w in window_sums(rows[:, COL["in_q"]], i, j, 6))
+    classes = np.array([tag_class(t) for _, _, t in words])
+    onehot = np.eye(len(TAG_CLASSES) + 1, dtype=np.float32)
+    for edge, at in (("first", classes[i]), ("last", classes[j - 1])):
+        hot = onehot[at]
+        for n, tag in enumerate(TAG_CLASSES + ("other",)):
+            f[f"{edge}_{tag}"] = hot[:, n]
     return pairs, np.stack([np.asarray(f[name], dtype=np.float32) for name in BASE_FEATURES + KIND_FEATURES], axis=1)

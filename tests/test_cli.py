@@ -16,7 +16,7 @@ from conftest import SEEDS, TINY_ARTICLES, write_jsonl
 
 SEED_TEXT = "\n".join(p.read_text(encoding="utf-8") for p in SEEDS.iterdir())
 LAB_QUESTION = "商湯在哪裡成立了智慧醫療實驗室？"
-RECORD_KEYS = {"id", "question", "answered", "passages"}
+RECORD_KEYS = {"id", "question", "answered", "passages", "answer"}
 PASSAGE_KEYS = {"rank", "score", "title", "paragraph", "text", "source"}
 
 
@@ -38,6 +38,12 @@ def check_record(record: dict) -> None:
         assert isinstance(passage["paragraph"], int) and passage["paragraph"] >= 1
     scores = [p["score"] for p in record["passages"]]
     assert scores == sorted(scores, reverse=True)
+    answer = record["answer"]
+    if answer is not None:  # the answer span's contract (tests/test_answer.py checks what it holds)
+        assert record["answered"]
+        text = record["passages"][answer["rank"] - 1]["text"]
+        assert answer["text"] == text[answer["start"]:answer["end"]]
+        assert answer["sentence"][0] <= answer["start"] < answer["end"] <= answer["sentence"][1]
 
 
 # --- ask ---------------------------------------------------------------------------
@@ -267,7 +273,8 @@ def test_eval_uses_the_sibling_corpus_and_prints_a_table(capsys, gold_set):
     assert code == 0
     lines = out.splitlines()
     assert lines[0].split() == ["kind", "questions", "hit@1", "hit@3", "hit@5", "mrr@10", "abstained",
-                                "wrongly_abstained", "top3_len"]
+                                "wrongly_abstained", "top3_len", "em", "f1", "sentence", "conf_right",
+                                "conf_cover", "conf_off"]
     rows = {line.split()[0]: line.split() for line in lines[1:]}
     assert lines[1].startswith("all ")
     assert rows["all"][1:7] == ["4", "1.0", "1.0", "1.0", "1.0", "1/1"]
@@ -336,7 +343,7 @@ def test_eval_gold_file_that_cannot_be_opened(capsys, tmp_path):
 def test_eval_missing_gold_file(capsys, tmp_path):
     code, out, err = run(capsys, "eval", str(tmp_path / "nope.gold.jsonl"))
     assert code == 1 and out == ""
-    assert err.startswith("Error: gold file not found")
+    assert err.startswith("Error: cannot open gold file") and "No such file" in err
 
 
 # --- index ---------------------------------------------------------------------------
