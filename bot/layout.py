@@ -208,27 +208,28 @@ def render(text: str, marks: Sequence[Segment], paint: Callable[[str, tuple[str,
     return "".join(out)
 
 
-def bracketed(text: str, marks: Sequence[Segment], brackets: dict[str, tuple[str, str]]) -> str:
-    """``text`` with marks shown by brackets alone (plain text): an outer role's brackets around
-    the whole stretch, a match's inside them (none inside the answer)."""
+def bracketed(text: str, marks: Sequence[Segment], brackets: dict[str, tuple[str, str]],
+              plain: Callable[[str], str] = lambda s: s) -> str:
+    """``text`` with marks shown by opening and closing strings (brackets in plain text, tags in
+    HTML; ``plain`` escapes the text): an outer role's around the whole stretch, a match's inside."""
     out, pos, outer = [], 0, None
     for s, e, roles in marks:
         role = roles[0] if roles[0] != MATCH else None
         if outer and (role != outer or s != pos):
             out.append(brackets[outer][1])
             outer = None
-        out.append(text[pos:s])
+        out.append(plain(text[pos:s]))
         if role and role != outer:
             out.append(brackets[role][0])
             outer = role
-        body = text[s:e]
+        body = plain(text[s:e])
         if MATCH in roles and role != ANSWER:
             body = brackets[MATCH][0] + body + brackets[MATCH][1]
         out.append(body)
         pos = e
     if outer:
         out.append(brackets[outer][1])
-    out.append(text[pos:])
+    out.append(plain(text[pos:]))
     return "".join(out)
 
 

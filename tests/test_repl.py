@@ -33,7 +33,7 @@ COLUMNS = 60
 
 def highlighted(shown: str) -> list[str]:
     """The words shown in the match colour; a match wrapped over two lines counts as one."""
-    joined = re.sub(r"\x1b\[0m\r?\n +\x1b\[1;31m", "", shown)
+    joined = re.sub(r"\x1b\[0m\r?\n +(?:\x1b\[4m)?\x1b\[1;31m", "", shown)  # inside an underlined sentence too
     return re.findall(r"\x1b\[1;31m(.*?)\x1b\[0m", joined)
 
 

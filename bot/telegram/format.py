@@ -16,27 +16,26 @@ from retrieval import Hit
 from .. import messages as m
 from ..answering import Answer
 from ..i18n import Messages
-from ..layout import (ANSWER, MATCH, SENTENCE, Cite, Segment, Snippet, answer_span, cite, full_citation, layout,
-                      opening, quote_marks, render, shorten, shown_count, snippet, snippet_end)
+from ..layout import (ANSWER, MATCH, SENTENCE, Cite, Segment, Snippet, answer_span, bracketed, cite, full_citation,
+                      layout, opening, quote_marks, shorten, shown_count, snippet, snippet_end)
 
 LIMIT = 4096  # Telegram's maximum message length, in UTF-16 code units
 MORE = 4  # hits per "more results" page
-TAGS = {MATCH: "b", ANSWER: "u", SENTENCE: "i"}  # the answer underlined (and bold), an unsure answer's sentence in italics
+# the question's words bold, the answer underlined and bold, an unsure answer's sentence in italics
+TAGS = {MATCH: ("<b>", "</b>"), ANSWER: ("<u><b>", "</b></u>"), SENTENCE: ("<i>", "</i>")}
 
 
 def bold(text: str) -> str:
     return f"<b>{escape(text)}</b>"
 
 
-def tagged(text: str, roles: tuple[str, ...]) -> str:
-    """``text`` escaped inside the tags of ``roles``, outer first; the answer is bold too."""
-    tags = [TAGS[r] for r in roles] + (["b"] if roles == (ANSWER,) else [])
-    return "".join(f"<{t}>" for t in tags) + escape(text) + "".join(f"</{t}>" for t in reversed(tags))
+def marked(text: str, marks: Sequence[Segment]) -> str:
+    """``text`` escaped, its marks as tags (an unsure answer's sentence one <i> with its matches inside)."""
+    return bracketed(text, marks, TAGS, escape)
 
 
 def highlighted(hit: Hit, marks: Sequence[Segment] | None = None) -> str:
-    marks = [Segment(s, e, (MATCH,)) for s, e in hit.highlights] if marks is None else marks
-    return render(hit.passage.text, marks, tagged, escape)
+    return marked(hit.passage.text, [Segment(s, e, (MATCH,)) for s, e in hit.highlights] if marks is None else marks)
 
 
 def first_page(answer: Answer, snippets: int) -> int:
@@ -93,7 +92,7 @@ def cited_line(item: Snippet, width: int) -> str:
     """A short cited line: rank and citation, then the passage's start (to a sentence end when near)."""
     end, ellipsis = snippet_end(item.text, [1] * len(item.text), width)
     marks = [x for x in item.marks if x.start < end]
-    body = render(item.text[:end], [Segment(s, min(e, end), r) for s, e, r in marks], tagged, escape)
+    body = marked(item.text[:end], [Segment(s, min(e, end), r) for s, e, r in marks])
     return f"<b>[{item.hit.rank}]</b> <i>{cite_html(item.cite)}</i>\n{body}{'…' if ellipsis else ''}"
 
 
@@ -101,8 +100,8 @@ def paragraph_html(answer: Answer, hit: Hit, paragraph: str, msgs: Messages = Me
     """The whole paragraph of a hit under its full citation (title, place, file and line), matches in bold."""
     offset = paragraph.find(hit.passage.text)
     spans = [(s + offset, e + offset) for s, e in hit.highlights] if offset >= 0 else []
-    marked = render(paragraph, [Segment(s, e, (MATCH,)) for s, e in spans], tagged, escape)
-    return f"<b>{escape(full_citation(answer, hit, msgs))}</b>\n<blockquote>{marked}</blockquote>"
+    quote = marked(paragraph, [Segment(s, e, (MATCH,)) for s, e in spans])
+    return f"<b>{escape(full_citation(answer, hit, msgs))}</b>\n<blockquote>{quote}</blockquote>"
 
 
 def article_html(hit: Hit, text: str) -> str:
