@@ -25,7 +25,7 @@ ROOT = HERE.parent
 RANK_BM25_MAX = 200_000  # rank-bm25 scores in pure Python: seconds per question above this
 RANK_BM25_FULL = 20_000  # up to here every question goes to rank-bm25, above it RANK_BM25_SAMPLE
 RANK_BM25_SAMPLE = 20
-K = 10
+K = 30  # the candidates qabot re-ranks (search.candidates): what a top-k must deliver
 
 
 def stats_ms(seconds: list[float]) -> dict:

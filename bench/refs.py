@@ -1,11 +1,10 @@
-"""Scoring alone, qabot vs rank-bm25 vs bm25s, on the same passages and tokens, interleaved per question.
+"""qabot against the reference engines on the same passages and questions, interleaved per question.
 
-The reference libraries get each passage's terms as qabot's index holds them (``Bags``, from
-``BM25Index.counts()``: a bag of words, each term repeated tf times, which is all BM25 sees)
-and each question's analysed terms, with qabot's k1 and b. qabot is timed on ``BM25Index.top``
-with the question's weighted terms (as ``search`` passes them); rank-bm25 on ``get_scores`` plus
-an argpartition top-10; bm25s on ``retrieve(k=10)`` of one question. Interleaving the three per
-question keeps a noisy neighbour from favouring whichever library ran in a quiet minute.
+On qabot's own terms (``Bags``, from ``BM25Index.counts()``: each passage's terms as the index
+holds them, each repeated tf times, which is all BM25 sees; a question's weighted terms as
+``search`` passes them): bm25s (``retrieve``) and tantivy-py. On jieba words (what a user would
+build, ``engines.JiebaWords``): bm25s and rank-bm25 (``get_scores`` plus an argpartition). All
+with qabot's k1 and b except tantivy (its own BM25), top ``K`` (the re-rank's 30 candidates).
 """
 from __future__ import annotations
 
@@ -52,59 +51,93 @@ def rank_top(model, terms: list[str], k: int):
     return np.argpartition(-scores, k - 1)[:k]
 
 
-def compare(index, bags: Bags, queries: list[dict[str, float]], settings) -> dict:
-    import bm25s
-    from rank_bm25 import BM25Okapi
+class References:
+    """The reference engines over one corpus's passages: bm25s on qabot's terms and tantivy on
+    them (``bags``), bm25s and rank-bm25 on jieba words (``engines.JiebaWords``)."""
 
-    n = len(bags)
-    notes: list[str] = []
-    build_s: dict[str, float] = {}
-    if n <= BM25S_INDEX_MAX:
-        build_s["bm25s"], engine = timed(bm25s_index, bm25s, bags, settings)
-    else:
-        build_s["bm25s_arrays"], engine = timed(bm25s_from_counts, bm25s, bags, settings)
-        notes.append(f"bm25s index made from the counts with bm25s's own lucene formulas, vectorised "
-                     f"(its index() loops in Python over {n} passages); retrieve() is bm25s's own")
-    rank = None
-    if n <= RANK_BM25_MAX:
-        build_s["rank_bm25"], rank = timed(BM25Okapi, [bags[i] for i in range(n)], k1=settings.k1, b=settings.b)
-    else:
-        notes.append(f"rank-bm25 skipped: {n:,} passages > {RANK_BM25_MAX:,} (seconds a question)")
-    rank_n = len(queries) if n <= RANK_BM25_FULL else min(RANK_BM25_SAMPLE, len(queries))
-    if rank is not None and rank_n < len(queries):
-        notes.append(f"rank-bm25 timed on the first {rank_n} questions")
-    t: dict[str, list[float]] = {"qabot": [], "bm25s": [], "rank_bm25": []}
-    overlap = []
+    def __init__(self, searcher, bags: Bags, settings):
+        import bm25s
+        from rank_bm25 import BM25Okapi
+
+        from engines import JiebaWords, Tantivy
+
+        n, self.notes, self.build_s = len(bags), [], {}
+        self.bags = bags
+        self.build_s["jieba_words"], self.jieba = timed(JiebaWords, searcher)
+        made = bm25s_index if n <= BM25S_INDEX_MAX else bm25s_from_counts
+        if n > BM25S_INDEX_MAX:
+            self.notes.append(f"bm25s's arrays made from the counts with bm25s's own lucene formulas, vectorised "
+                              f"(its index() loops in Python over {n:,} passages); retrieve() is bm25s's own")
+        self.build_s["bm25s_terms"], self.bm25s_terms = timed(made, bm25s, bags, settings)
+        self.build_s["bm25s_jieba"], self.bm25s_jieba = timed(made, bm25s, self.jieba, settings)
+        self.build_s["tantivy"], self.tantivy = timed(Tantivy, bags)
+        self.rank = None
+        if n <= RANK_BM25_MAX:
+            self.build_s["rank_bm25_jieba"], self.rank = timed(
+                BM25Okapi, [self.jieba[i] for i in range(n)], k1=settings.k1, b=settings.b)
+        else:
+            self.notes.append(f"rank-bm25 skipped: {n:,} passages > {RANK_BM25_MAX:,} (seconds a question)")
+
+    def jieba_query(self, question: str) -> list[str]:
+        words = [w for w in self.jieba.words(question) if w in self.bm25s_jieba.vocab_dict]
+        return words or [""]
+
+
+ENGINES = ("qabot_search", "qabot_top", "tantivy", "bm25s_terms", "bm25s_jieba", "rank_bm25_jieba")
+
+
+def compare(searcher, refs: References, questions: list[str]) -> dict:
+    """Every engine on every question, interleaved per question (a noisy neighbour then slows all
+    alike): qabot's ``search`` end to end and its ``index.top`` alone; tantivy and bm25s on qabot's
+    weighted terms (scoring only); bm25s and rank-bm25 on jieba words, the question's cutting
+    included. Ratios: a reference's time over qabot's ``search``, at the median and at p99."""
+    from retrieval.errors import QuestionError
+
+    n = len(refs.bags)
+    rank_n = len(questions) if n <= RANK_BM25_FULL else RANK_BM25_SAMPLE
+    t: dict[str, list[float]] = {name: [] for name in ENGINES}
     k = min(K, n)
-    for i, weights in enumerate(queries):
-        terms = list(weights)
-        dt, _ = timed(index.top, weights, k)
-        t["qabot"].append(dt)
-        dt, (ids, _) = timed(engine.retrieve, [terms], k=k, show_progress=False)
-        t["bm25s"].append(dt)
-        if rank is not None and i < rank_n:
-            t["rank_bm25"].append(timed(rank_top, rank, terms, k)[0])
-        # agreement check on unweighted terms (bm25s has no query weights)
-        plain = {d for d, _ in index.top(dict.fromkeys(terms, 1.0), k)}
-        if plain:
-            overlap.append(len(plain & set(ids[0].tolist())) / len(plain))
-    del rank
+    for i, q in enumerate(questions):
+        try:
+            dt, _ = timed(searcher.search, q)
+        except QuestionError:
+            continue
+        t["qabot_search"].append(dt)
+        weights = searcher.query(q)[1]
+        t["qabot_top"].append(timed(searcher.index.top, weights, k)[0])
+        t["tantivy"].append(timed(refs.tantivy.top, weights, k)[0])
+        t["bm25s_terms"].append(timed(refs.bm25s_terms.retrieve, [list(weights)], k=k, show_progress=False)[0])
+        t["bm25s_jieba"].append(timed(lambda: refs.bm25s_jieba.retrieve(
+            [refs.jieba_query(q)], k=k, show_progress=False))[0])
+        if refs.rank is not None and len(t["rank_bm25_jieba"]) < rank_n:
+            t["rank_bm25_jieba"].append(timed(lambda: rank_top(refs.rank, refs.jieba.words(q), k))[0])
     out = {name: stats_ms(v) for name, v in t.items()}
-    out["build_s"] = build_s
-    out["top10_agreement_bm25s"] = float(np.mean(overlap)) if overlap else None
-    out["ratios"] = {
-        "bm25s_over_qabot": float(np.median(t["bm25s"]) / np.median(t["qabot"])),
-        # over the questions rank-bm25 was given, against qabot's times on those same questions
-        "rank_bm25_over_qabot": (float(np.median(t["rank_bm25"]) / np.median(t["qabot"][:len(t["rank_bm25"])]))
-                                 if t["rank_bm25"] else None),
-    }
-    out["bm25s_batch_qps"] = _bm25s_batch(engine, queries, k)
-    out["notes"] = notes
+    notes = list(refs.notes)
+    if refs.rank is not None and rank_n < len(t["qabot_search"]):
+        notes.append(f"rank-bm25 timed on the first {rank_n} questions")
+    out["ratios"] = ratios(t)
+    out["build_s"], out["notes"], out["k"] = refs.build_s, notes, k
     return out
 
 
-def bm25s_index(bm25s, bags: Bags, settings):
-    """bm25s's own ``index()`` on the passages' term ids (its vocabulary: the index's terms)."""
+def ratios(t: dict[str, list[float]]) -> dict:
+    """How many times slower each reference is than qabot's search (p50, p99), and than its top
+    alone (p50); rank-bm25 against qabot on the same (first) questions."""
+    out = {}
+    for name in ENGINES[2:]:
+        ref = t[name]
+        if not ref:
+            out[name] = None
+            continue
+        own, top = t["qabot_search"][:len(ref)], t["qabot_top"][:len(ref)]
+        out[name] = {"p50": float(np.median(ref) / np.median(own)),
+                     "p99": float(np.percentile(ref, 99) / np.percentile(own, 99)),
+                     "p50_vs_top": float(np.median(ref) / np.median(top))}
+    return out
+
+
+def bm25s_index(bm25s, bags, settings):
+    """bm25s's own ``index()`` on the passages' term ids (its vocabulary: the passages' terms)."""
     engine = bm25s.BM25(method="lucene", k1=settings.k1, b=settings.b)
     vocab = {t: i for i, t in enumerate(bags.terms)}
     engine.index(bm25s.tokenization.Tokenized(ids=[bags.ids(i).tolist() for i in range(len(bags))], vocab=vocab),
@@ -112,7 +145,7 @@ def bm25s_index(bm25s, bags: Bags, settings):
     return engine
 
 
-def bm25s_from_counts(bm25s, bags: Bags, settings):
+def bm25s_from_counts(bm25s, bags, settings):
     """The arrays ``bm25s_index`` would make (same formulas: lucene idf and tf part, float32,
     column-major by term), computed with numpy from the counts; tests check they are equal."""
     c = bags.counts
@@ -133,8 +166,3 @@ def bm25s_from_counts(bm25s, bags: Bags, settings):
     engine.unique_token_ids_set = set(engine.vocab_dict.values())
     engine.nonoccurrence_array = None  # lucene has none
     return engine
-
-
-def _bm25s_batch(engine, queries, k) -> float:
-    seconds, _ = timed(engine.retrieve, [list(w) for w in queries], k=k, show_progress=False)
-    return len(queries) / seconds

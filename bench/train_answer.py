@@ -89,7 +89,7 @@ def overlap_labels(found: ans.Inputs, answers: list[str]) -> np.ndarray:
     return labels
 
 
-def train_span(data: list[dict], l2: float = 1e-3, steps: int = 200, rate: float = 0.05) -> np.ndarray:
+def train_span(data: list[dict], l2: float = 1e-3, steps: int = 120, rate: float = 0.08) -> np.ndarray:
     """Listwise softmax regression by Adam over the questions whose candidates hold a labelled
     one: a weight row per question kind, the base columns shared by all kinds."""
     usable = sorted((d for d in data if d["labels"].max() > 0), key=lambda d: d["found"].kind)  # kinds contiguous
@@ -207,6 +207,45 @@ def load() -> dict[str, list[dict]]:
     return out
 
 
+def cross_validate(data: list[dict], precision: float) -> tuple[list, float]:
+    """Each question's span from the span model of the folds it is not in, confident by the
+    confidence model of the folds it is not in; and the threshold that holds ``precision``."""
+    fold = folds(data)
+    picks: list = [None] * len(data)
+    conf_x, conf_y, conf_fold, conf_index = [], [], [], []
+    for k in range(FOLDS):
+        w = train_span([d for d, f in zip(data, fold) if f != k])
+        held = [i for i, f in enumerate(fold) if f == k]
+        x, y, kept = confidence_rows([data[i] for i in held], w)
+        conf_x.append(x), conf_y.append(y), conf_fold.append(np.full(len(y), k))
+        conf_index += [held[i] for i in kept]
+        for i in held:
+            picks[i] = chosen(data[i], w)
+    cx, cy, cf = np.concatenate(conf_x), np.concatenate(conf_y), np.concatenate(conf_fold)
+    cprob = np.zeros(len(cy))
+    for k in range(FOLDS):  # the confidence model's own held-out folds
+        cw = train_logistic(cx[cf != k], cy[cf != k])
+        cprob[cf == k] = 1 / (1 + np.exp(-cx[cf == k] @ cw))
+    threshold = threshold_for(cprob, cy, precision)
+    for i, prob in zip(conf_index, cprob):
+        picks[i] = picks[i]._replace(confident=bool(prob >= threshold))
+    return picks, threshold
+
+
+def write_weights(data: list[dict], report: dict, threshold: float) -> None:
+    """Both models trained on every question, with the held-out numbers beside them."""
+    w = train_span(data)
+    x, y, _ = confidence_rows(data, w)
+    cw = train_logistic(x, y)
+    out = {"source": "bench/train_answer.py over " + ", ".join(SETS), "held_out": report,
+           "span": weight_names(w),
+           "confidence": {name: round(float(v), 5) for name, v in zip(ans.CONFIDENCE + ("bias",), cw)},
+           "threshold": round(threshold, 4)}
+    path = ROOT / "retrieval" / "data" / "answer_weights.json"
+    path.write_text(json.dumps(out, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    print(f"wrote {path}", file=sys.stderr)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--write", action="store_true", help="write retrieval/data/answer_weights.json")
@@ -214,45 +253,15 @@ def main() -> None:
     args = parser.parse_args()
     sets = load()
     data = [d for name in SETS for d in sets[name]]
-    fold = folds(data)
-    picks: list = [None] * len(data)
-    conf_x, conf_y, conf_fold, conf_index = [], [], [], []
-    for k in range(FOLDS):
-        train = [d for d, f in zip(data, fold) if f != k]
-        w = train_span(train)
-        held = [i for i, f in enumerate(fold) if f == k]
-        x, y, kept = confidence_rows([data[i] for i in held], w)
-        conf_x.append(x), conf_y.append(y), conf_fold.append(np.full(len(y), k))
-        conf_index += [held[i] for i in kept]
-        for i in held:
-            picks[i] = (w, chosen(data[i], w))
-    cx, cy, cf = np.concatenate(conf_x), np.concatenate(conf_y), np.concatenate(conf_fold)
-    cprob = np.zeros(len(cy))
-    for k in range(FOLDS):  # the confidence model's own held-out folds
-        cw = train_logistic(cx[cf != k], cy[cf != k])
-        cprob[cf == k] = 1 / (1 + np.exp(-cx[cf == k] @ cw))
-    threshold = threshold_for(cprob, cy, args.precision)
-    final_picks = [p for _, p in picks]  # held-out spans, with held-out confidence
-    for i, prob in zip(conf_index, cprob):
-        final_picks[i] = final_picks[i]._replace(confident=bool(prob >= threshold))
-    start = 0
-    report = {}
+    picks, threshold = cross_validate(data, args.precision)
+    report, start = {}, 0
     for name in SETS:
         n = len(sets[name])
-        report[name] = score(data[start:start + n], final_picks[start:start + n])
+        report[name] = score(data[start:start + n], picks[start:start + n])
         start += n
     print(json.dumps({"held_out": report, "threshold": round(threshold, 4)}, indent=1))
     if args.write:
-        w = train_span(data)
-        x, y, _ = confidence_rows(data, w)
-        cw = train_logistic(x, y)
-        out = {"source": "bench/train_answer.py over " + ", ".join(SETS), "held_out": report,
-               "span": weight_names(w),
-               "confidence": {name: round(float(v), 5) for name, v in zip(ans.CONFIDENCE + ("bias",), cw)},
-               "threshold": round(threshold, 4)}
-        path = ROOT / "retrieval" / "data" / "answer_weights.json"
-        path.write_text(json.dumps(out, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
-        print(f"wrote {path}", file=sys.stderr)
+        write_weights(data, report, threshold)
 
 
 if __name__ == "__main__":

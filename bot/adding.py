@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 
 from retrieval import formats
 from retrieval.articles import SUFFIXES, Article, LoadProblem, corpus_files, load_file
-from retrieval.passages import spans
+from retrieval.passages import passage_bounds
 from retrieval.search import Searcher
 from retrieval.store import RetrievalSettings
 
@@ -192,7 +192,7 @@ def describe(report: Report, settings: RetrievalSettings) -> list[str]:
 
 def passages(article: Article, settings: RetrievalSettings) -> int:
     """How many passages the index cuts ``article`` into."""
-    return len(spans(article.text, settings.passage_target, settings.passage_max, settings.passage_overlap))
+    return len(passage_bounds(article.text, settings.passage_target, settings.passage_max, settings.passage_overlap))
 
 
 def plural(count: int, word: str) -> str:

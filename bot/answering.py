@@ -57,6 +57,8 @@ class Answer:
             out["error"] = self.problem
         if self.result and self.result.truncated:
             out["notice"] = RECORD(m.CUT_NOTICE, length=len(self.result.question))
+        if self.result and self.result.notice:  # a year the articles contradict: what they cover instead
+            out["notice"] = " ".join(filter(None, (out.get("notice"), f"({self.result.notice})")))
         return out
 
 

@@ -76,7 +76,7 @@ CORE_RANGES: dict[type, dict[str, tuple[float, float]]] = {
     SearchSettings: {"bigram_weight": (0, 10), "unigram_weight": (0, 10), "unigram_max_share": (0, 1),
                      "context_weight": (0, 10), "min_coverage": (0, 1), "max_question": (1, 1_000_000),
                      "candidates": (1, 10_000), "sentence_weight": (0, 10), "edge_weight": (0, 10),
-                     "answer_kind_weight": (0, 10)},
+                     "answer_kind_weight": (0, 10), "synonym_weight": (0, 10)},
 }
 
 FRONTEND_SECTIONS = ("telegram", "repl", "ui")  # ui: bot/i18n.py

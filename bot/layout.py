@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, NamedTuple, Sequence
 
 from retrieval import AnswerSpan, Hit
+from retrieval.contradiction import COVERS
 from retrieval.passages import sentence_ends
 
 from . import messages as m
@@ -32,6 +33,7 @@ CLAUSE_END = re.compile(r"[，。！？；：,!?;:]|(?<=[\u3400-\u9fff”」』�
 PAUSE = set("，、：,;:）)」』”’ ")  # a short line may stop after these, with an ellipsis
 LOST = re.compile(r"(?<![\x21-\x7e])\?+[ \t]*|\?{3,}")  # `?` standing for characters lost in the source
 CITATION_WIDTH = 40  # a citation fits one phone line
+COVERED = re.compile(re.escape(COVERS).replace(r"\{said\}", "(?P<said>.+)").replace(r"\{asked\}", "(?P<asked>.+)"))
 
 
 class Segment(NamedTuple):
@@ -86,7 +88,7 @@ def layout(answer: Answer, msgs: Messages, shown: int) -> Layout:
     """What ``answer`` shows when ``shown`` passages fit: the quote and up to ``shown - 1`` short lines."""
     if answer.problem:
         return Layout(problem=problem_text(answer, msgs))
-    notice = msgs(m.CUT_NOTICE, length=len(answer.result.question)) if answer.result and answer.result.truncated else None
+    notice = notices(answer, msgs)
     if not answer.hits:
         return Layout(notice=notice, verdict=msgs(m.NO_HITS))
     if not answer.answered:  # lightly: one sentence and the two closest passages, nothing in bold
@@ -161,12 +163,23 @@ def snippet_end(text: str, widths: Sequence[int], room: int) -> tuple[int, bool]
         return len(text[: ends[-1]].rstrip()), False
     for i in range(fit, max(fit * 2 // 3, 1), -1):
         if text[i - 1] in PAUSE:
-            return i, True
+            return (i - 1 if text[i - 1] == " " else i), True  # no space before the ellipsis
     cut = fit
     while 0 < cut < len(text) and text[cut - 1].isascii() and text[cut - 1].isalnum() and text[cut].isascii() \
             and text[cut].isalnum():
         cut -= 1
     return (cut if cut > fit // 2 else fit), True
+
+
+def notices(answer: Answer, msgs: Messages) -> str | None:
+    """The question was cut; it names a year the articles contradict (what they cover instead)."""
+    result, out = answer.result, []
+    if result and result.truncated:
+        out.append(msgs(m.CUT_NOTICE, length=len(result.question)))
+    if result and result.notice:
+        found = COVERED.fullmatch(result.notice)
+        out.append(msgs(m.CONTRADICTED, **found.groupdict()) if found else f"({result.notice})")
+    return ("" if msgs.chinese else " ").join(out) or None
 
 
 def quote_marks(hit: Hit, span: AnswerSpan | None) -> tuple[Segment, ...]:

@@ -21,6 +21,7 @@ NOTHING_TO_SEARCH = N_("nothing to search for in {question}: it has only questio
                        "punctuation; ask with the words you want found")
 UNKNOWN_WORDS = N_("nothing to search for in {question}: its words are unknown to the articles "
                    "(they are read as Chinese and English)")
+CONTRADICTED = N_("(the articles cover {said}, not {asked})")  # years: a question about one they never name
 CUT_NOTICE = N_("(question cut to its first {length} characters)")
 EXAMPLE = N_("商汤在哪里成立了智慧医疗实验室？")
 

@@ -6,6 +6,8 @@ normalised text are its offsets in the original: that is what highlighting uses.
 """
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -16,23 +18,65 @@ from typing import NamedTuple, Sequence
 
 import numpy as np
 
-from . import grams
+from . import grams, numerals
 from .grams import BIGRAM, UNIGRAM  # noqa: F401  (the term markers, as search knows them)
 
 DATA = Path(__file__).parent / "data"
+# The term rules, each stated once; ``Analyzer.spans`` (one short text, Python) and
+# ``Analyzer.analyse`` (many texts, array operations) both read them.
 # Latin identifiers (RoI-Align, x86_64, 3.5-turbo); numbers with , or . inside.
-NUMBER_OR_WORD = (r"(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)(?![a-z])"
-                  r"|(?P<word>[a-z0-9]+(?:[-_.'][a-z0-9]+)*)")
-OTHER = re.compile(NUMBER_OR_WORD)
-HAN = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
-TOKEN = re.compile(rf"(?P<han>[{HAN}]+)|" + NUMBER_OR_WORD)  # Han runs too: for one short text
+OTHER = re.compile(r"(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)(?![a-z\d])"
+                   r"|(?P<word>[a-z0-9]+(?:[-_.'][a-z0-9]+)*)")
+HAN_RANGES = ((0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF))  # what bigrams and characters are made of
+WORD_FIRST = (0x3400, 0x9FFF)  # a jieba word is a term when its first character is in here
+ASKING = "哪"  # a word starting with it (哪一年, 哪国) asks, it doesn't say: masked like a stopword
 SHORT = 4000  # characters: a text up to this long is analysed in Python (numpy's calls cost more)
 
 
-class Token(NamedTuple):
-    term: str
-    start: int
-    end: int
+def masks(word: str, stop: frozenset[str]) -> bool:
+    """Does a word of the plain cut hide its characters (a stopword or a question word)?"""
+    return word in stop or word.startswith(ASKING)
+
+
+def word_term(word: str, stop: frozenset[str]) -> bool:
+    """Is a word of jieba's search mode a term (if a character of it is not masked)?"""
+    return WORD_FIRST[0] <= ord(word[0]) <= WORD_FIRST[1] and word not in stop
+
+
+@lru_cache(maxsize=1)
+def han_table() -> np.ndarray:
+    """True at the code points of ``HAN_RANGES``, over the Basic Multilingual Plane."""
+    table = np.zeros(0x10000, dtype=bool)
+    for low, high in HAN_RANGES:
+        table[low:high + 1] = True
+    return table
+
+
+def han(cp: np.ndarray) -> np.ndarray:
+    return (cp < 0x10000) & han_table()[cp & 0xFFFF]
+
+
+def grams_of(cp: np.ndarray, keep: np.ndarray, stop: frozenset[str], settings: "AnalysisSettings"):
+    """Han bigrams and single characters of code points ``cp`` where ``keep`` (not masked):
+    ([codes], [starts], [lengths]) by kind, bigrams of two kept Han characters side by side,
+    characters kept and no stopword alone."""
+    kept = han(cp) & keep
+    codes, starts, lengths = [], [], []
+    if settings.bigrams:
+        at = np.flatnonzero(kept[:-1] & kept[1:])
+        codes.append(grams.bigram_codes(cp[at], cp[at + 1]))
+        starts.append(at)
+        lengths.append(2)
+    if settings.unigrams:
+        at = np.flatnonzero(kept & ~stop_chars(stop)[np.where(kept, cp, 0)])
+        codes.append(cp[at])
+        starts.append(at)
+        lengths.append(1)
+    return codes, starts, lengths
+
+
+def code_points(text: str) -> np.ndarray:
+    return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32).astype(np.int64)
 
 
 class Analysed(NamedTuple):
@@ -60,7 +104,37 @@ class AnalysisSettings:
 
     def key(self) -> dict:
         return {"bigrams": self.bigrams, "unigrams": self.unigrams, "stem": self.stem, "user_dict": self.user_dict, "hmm": self.hmm,
-                "version": 5}
+                "version": 6}  # 6: Chinese numerals also give their Arabic number
+
+
+LIBRARIES = ("rjieba", "jieba", "opencc", "PyStemmer")  # their versions can change the terms
+
+
+def rules_fingerprint(settings: AnalysisSettings) -> dict:
+    """What else the terms depend on: a digest of the rule files (``data/*.txt``) and of the user
+    dictionary, and the versions of the analysis libraries. Part of the index's cache key, so a
+    changed stopword list or an upgraded segmenter makes the saved index stale."""
+    digest = hashlib.sha256()
+    files = sorted(DATA.glob("*.txt")) + ([Path(settings.user_dict)] if settings.user_dict else [])
+    for path in files:
+        digest.update(path.name.encode() + b"\0")
+        with contextlib.suppress(OSError):  # an unreadable user dictionary is said when it is read
+            digest.update(path.read_bytes())
+        digest.update(b"\0")
+    return {"files": digest.hexdigest(), "libraries": library_versions()}
+
+
+@lru_cache(maxsize=1)
+def library_versions() -> dict[str, str | None]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    found: dict[str, str | None] = {}
+    for name in LIBRARIES:
+        try:
+            found[name] = version(name)
+        except PackageNotFoundError:
+            found[name] = None
+    return found
 
 
 class Analyzer:
@@ -68,6 +142,7 @@ class Analyzer:
 
     def __init__(self, settings: AnalysisSettings = AnalysisSettings()):
         self.settings = settings
+        self.known: dict[str, tuple[bool, bool]] = {}  # ``rule`` of the words seen
 
     @cached_property
     def converter(self):
@@ -101,6 +176,14 @@ class Analyzer:
                 words.update(self.normalise(w) for w in line.split())
         return frozenset(words)
 
+    def rule(self, word: str) -> tuple[bool, bool]:
+        """(``masks``, ``word_term``) of a word, remembered: words come back text after text."""
+        known = self.known
+        if len(known) > 200_000:
+            known.clear()
+        found = known[word] = (masks(word, self.stopwords), word_term(word, self.stopwords))
+        return found
+
     def normalise(self, text: str) -> str:
         """NFKC, traditional → simplified, lowercase; the result has the same length."""
         return self.normalise_joined([text])
@@ -117,42 +200,32 @@ class Analyzer:
             joined = changed
         return joined
 
-    def tokens(self, text: str) -> list[Token]:
-        """Every term of ``text`` with its offsets, stopwords dropped."""
-        return [Token(*span) for span in self.spans(text)]
-
     def terms(self, text: str) -> list[str]:
         """The terms alone: what the index counts."""
         return [span[0] for span in self.spans(text)]
 
     def spans(self, text: str) -> list[tuple[str, int, int]]:
-        """(term, start, end) of each term of one text. A question or a passage is analysed here
-        in plain Python, a few times faster on a short text than the array operations of
-        ``analyse``, which indexing uses; the terms are the same (tests/test_analysis.py)."""
+        """(term, start, end) of each term of one text. A question or a passage is analysed here,
+        with few array operations, a few times faster on a short text than ``analyse``, which
+        indexing uses; the rules are the same and so are the terms (tests/test_analysis.py)."""
         if len(text) > SHORT:
             found = self.analyse([text])
             return list(zip(found.term_list(), found.start.tolist(), found.end.tolist()))
         norm = self.normalise(text)
-        stop, hmm = self.stopwords, self.settings.hmm
+        found = self.jieba.tokenize(norm, mode="search", hmm=self.settings.hmm)
         keep = bytearray(b"\x01") * len(norm)  # 0 where a stopword or question word stands
-        for word, s, e in self.jieba.tokenize(norm, hmm=hmm):
-            if word in stop or word[0] == "哪":  # every 哪 word (哪一年, 哪国) asks, it doesn't say
+        known, rule = self.known, self.rule
+        for i in plain_cut([s for _, s, _ in found], [e for _, _, e in found], len(norm)).tolist():
+            word, s, e = found[i]
+            if (known.get(word) or rule(word))[0]:
                 keep[s:e] = bytes(e - s)
-        out = [(w, s, e) for w, s, e in self.jieba.tokenize(norm, mode="search", hmm=hmm)
-               if "\u3400" <= w[0] <= "\u9fff" and any(keep[s:e]) and w not in stop]
-        for match in TOKEN.finditer(norm):
-            start, end = match.span()
-            if match.lastgroup == "han":
-                if self.settings.bigrams:
-                    out += [(BIGRAM + norm[i:i + 2], i, i + 2) for i in range(start, end - 1)
-                            if keep[i] and keep[i + 1]]
-                if self.settings.unigrams:
-                    out += [(UNIGRAM + norm[i], i, i + 1) for i in range(start, end)
-                            if keep[i] and norm[i] not in stop]
-            elif match.lastgroup == "num":
-                out.append((match.group().replace(",", ""), start, end))
-            else:
-                out += self.word_tokens(match.group(), start)
+        out = [(w, s, e) for w, s, e in found if (known.get(w) or rule(w))[1] and any(keep[s:e])]
+        out += self.other_tokens(norm)
+        codes, starts, lengths = grams_of(code_points(norm), np.frombuffer(keep, dtype=bool), self.stopwords,
+                                          self.settings)
+        for at, n in zip(starts, lengths):  # the grams' terms are the text there, marked
+            marker = BIGRAM if n == 2 else UNIGRAM
+            out += [(marker + norm[i:i + n], i, i + n) for i in at.tolist()]
         return out
 
     def analyse(self, texts: Sequence[str]) -> Analysed:
@@ -161,23 +234,12 @@ class Analyzer:
         Python loop per character was most of indexing time), numbers and Latin words.
         The texts are segmented as one, joined by line breaks, which no term crosses."""
         joined = self.normalise_joined(texts)
-        cp = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32).astype(np.int64)
+        cp = code_points(joined)
         vocab: dict[str, int] = {}
         word_ids, starts, ends, keep = self.words(joined, cp, vocab)
         others = self.others(joined, vocab)
-        han = ((cp >= 0x3400) & (cp <= 0x4DBF)) | ((cp >= 0x4E00) & (cp <= 0x9FFF)) | ((cp >= 0xF900) & (cp <= 0xFAFF))
-        kept = han & keep
-        codes, gram_starts, lengths = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)], [0]
-        if self.settings.bigrams:
-            at = np.flatnonzero(kept[:-1] & kept[1:])
-            codes.append(grams.bigram_codes(cp[at], cp[at + 1]))
-            gram_starts.append(at)
-            lengths.append(2)
-        if self.settings.unigrams:
-            at = np.flatnonzero(kept & ~stop_chars(self.stopwords)[np.where(kept, cp, 0)])
-            codes.append(cp[at])
-            gram_starts.append(at)
-            lengths.append(1)
+        codes, gram_starts, lengths = grams_of(cp, keep, self.stopwords, self.settings)
+        codes, gram_starts, lengths = [np.zeros(0, np.int64)] + codes, [np.zeros(0, np.int64)] + gram_starts, [0] + lengths
         gram_codes, gram_ids = dense(np.concatenate(codes))
         gram_starts = np.concatenate(gram_starts)
         gram_ends = gram_starts + np.repeat(lengths, [len(c) for c in codes])
@@ -201,41 +263,42 @@ class Analyzer:
         unique = list(dict.fromkeys(words))  # C loops from here: a Python step per token is the cost
         place = {w: i for i, w in enumerate(unique)}
         local = np.fromiter(map(place.__getitem__, words), dtype=np.int64, count=len(words))
-        stop = self.stopwords
-        in_stop = np.fromiter((w in stop for w in unique), dtype=bool, count=len(unique))
-        # every 哪 word (哪一年, 哪国) asks, it doesn't say
-        stopped = in_stop | np.fromiter((w[0] == "哪" for w in unique), dtype=bool, count=len(unique))
-        # search mode gives each word of the plain cut after the shorter words inside it: a plain
-        # word is one that no later token starts before the end of
-        later = np.minimum.accumulate(starts[::-1])[::-1]
-        plain = np.append(later[1:], len(cp)) >= ends
-        cut = plain & stopped[local]
+        known, rule = self.known, self.rule
+        rules = [known.get(w) or rule(w) for w in unique]
+        stopped = np.fromiter((r[0] for r in rules), dtype=bool, count=len(unique))
+        cut = np.zeros(len(words), dtype=bool)
+        cut[plain_cut(starts, ends, len(cp))] = True
+        cut &= stopped[local]
         inside = np.cumsum(np.bincount(starts[cut], minlength=len(cp) + 1) - np.bincount(ends[cut], minlength=len(cp) + 1))
         keep = inside[:-1] == 0
         kept_before = np.concatenate([[0], np.cumsum(keep)])
-        first = cp[starts]
-        ok = (first >= 0x3400) & (first <= 0x9FFF) & (kept_before[ends] > kept_before[starts])
-        ok &= ~in_stop[local]
+        is_term = np.fromiter((r[1] for r in rules), dtype=bool, count=len(unique))
+        ok = is_term[local] & (kept_before[ends] > kept_before[starts])
         ids = np.full(len(unique), -1, dtype=np.int64)
-        wanted = np.unique(local[ok])
+        wanted = np.flatnonzero(np.bincount(local[ok], minlength=len(unique)))  # np.unique hashes: slower
         ids[wanted] = np.fromiter((vocab.setdefault(unique[i], len(vocab)) for i in wanted.tolist()), dtype=np.int64,
                                   count=len(wanted))
         return ids[local[ok]], starts[ok], ends[ok], keep
 
     def others(self, joined: str, vocab: dict[str, int]):
-        """Numbers (13,600 → 13600) and Latin words, stemmed, with identifiers' parts."""
-        found: list[tuple[str, int, int]] = []
-        for match in OTHER.finditer(joined):
-            start, end = match.span()
-            if match.lastgroup == "num":
-                found.append((match.group().replace(",", ""), start, end))
-            else:
-                found += self.word_tokens(match.group(), start)
+        """``other_tokens`` as (term ids in ``vocab``, starts, ends)."""
+        found = self.other_tokens(joined)
         if not found:
             return empty()
         terms, starts, ends = zip(*found)
         ids = np.fromiter((vocab.setdefault(t, len(vocab)) for t in terms), dtype=np.int64, count=len(terms))
         return ids, np.asarray(starts, dtype=np.int64), np.asarray(ends, dtype=np.int64)
+
+    def other_tokens(self, text: str) -> list[tuple[str, int, int]]:
+        """Numbers (13,600 → 13600) and Latin words, stemmed, with identifiers' parts."""
+        found: list[tuple[str, int, int]] = []
+        for match in OTHER.finditer(text):
+            start, end = match.span()
+            if match.lastgroup == "num":
+                found.append((match.group().replace(",", ""), start, end))
+            else:
+                found += self.word_tokens(match.group(), start)
+        return found + numerals.terms(text)  # 两万七千 → 27000, beside the characters
 
     def tagged(self, text: str) -> list[tuple[str, str]]:
         """(word, part-of-speech tag) pairs of already normalised ``text``, jieba's tag set
@@ -259,12 +322,12 @@ class Analyzer:
 
 def read_user_dict(path: str) -> list[tuple[str, int | None, str | None]]:
     """Entries of a jieba user dictionary: ``word [freq] [tag]`` a line."""
-    from .errors import CorpusError
+    from .errors import AnalysisError
 
     try:
         lines = Path(path).read_text(encoding="utf-8-sig").splitlines()
     except (OSError, UnicodeDecodeError) as exc:
-        raise CorpusError(f"cannot read the user dictionary {path}: {exc}; give a UTF-8 file, "
+        raise AnalysisError(f"cannot read the user dictionary {path}: {exc}; give a UTF-8 file, "
                           "one 'word [freq] [tag]' a line (analysis.user_dict in config.yaml)") from None
     out = []
     for line in lines:
@@ -317,6 +380,17 @@ def stop_chars(stopwords: frozenset[str]) -> np.ndarray:
     table = np.zeros(0x10000, dtype=bool)
     table[[ord(w) for w in stopwords if len(w) == 1 and ord(w) < 0x10000]] = True
     return table
+
+
+def plain_cut(starts: Sequence[int], ends: Sequence[int], length: int) -> np.ndarray:
+    """Which tokens of jieba's search mode are words of its plain cut: search mode gives each
+    plain word after the shorter words inside it, so a plain word is one that no later token
+    starts before the end of."""
+    if not len(starts):
+        return np.zeros(0, dtype=np.int64)
+    starts, ends = np.asarray(starts, dtype=np.int64), np.asarray(ends, dtype=np.int64)
+    later = np.minimum.accumulate(starts[::-1])[::-1]
+    return np.flatnonzero(np.append(later[1:], length) >= ends)
 
 
 def dense(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -60,31 +60,31 @@ def question_of(question: str, context: Sequence[str]) -> af.Question:
     return af.Question(kind_of(question), question, question[:s], question[e:], " ".join(context))
 
 
-def sentence_weights(text: str, weights: dict[str, float], idf) -> tuple[list[int], dict[int, float], dict[int, set]]:
-    """Sentence ends of a normalised passage, the question weight each sentence holds, and its terms."""
+def sentence_weights(text: str, worth: dict[str, float]) -> tuple[list[int], dict[int, set]]:
+    """Sentence ends of a normalised passage and the question terms each sentence holds."""
     ends = sentence_ends(text)
     found: dict[int, set[str]] = {}
-    for term in weights:
+    for term in worth:
         needle = term[1:] if term[0] in (BIGRAM, UNIGRAM) else term
         at = text.find(needle)
         while at >= 0:
             found.setdefault(bisect_right(ends, at), set()).add(term)
             at = text.find(needle, at + 1)
-    worth = {i: sum(weights[t] * idf(t) for t in terms) for i, terms in found.items()}
-    return ends, worth, found
+    return ends, found
 
 
 def best_sentences(texts: list[str], scores: list[float], weights: dict[str, float], own: dict[str, float], idf):
     """The ``SENTENCES`` sentences holding most question weight across the hits, best first."""
-    total = sum(w * idf(t) for t, w in weights.items()) or 1.0
-    own_total = sum(w * idf(t) for t, w in own.items()) or 1.0
+    worth = {t: w * idf(t) for t, w in weights.items()}
+    total = sum(worth.values()) or 1.0
+    own_total = sum(worth[t] for t in own if t in worth) or 1.0
     found = []
     for rank, text in enumerate(texts, 1):
-        ends, worth, terms = sentence_weights(text, weights, idf)
-        for i, w in worth.items():
+        ends, terms = sentence_weights(text, worth)
+        for i, held in terms.items():
             start, end = (ends[i - 1] if i else 0), (ends[i] if i < len(ends) else len(text))
-            own_w = sum(own[t] * idf(t) for t in terms[i] if t in own)
-            found.append((w / total, own_w / own_total, rank, start, end))
+            found.append((sum(worth[t] for t in held) / total, sum(worth[t] for t in held if t in own) / own_total,
+                          rank, start, end))
     found.sort(key=lambda f: (-f[0], f[2], f[3]))
     if not found:
         return []

@@ -11,6 +11,7 @@ kind of thing it holds. ``answer.py`` scores them with learned weights.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import NamedTuple
 
 import numpy as np
@@ -39,6 +40,7 @@ BASE_FEATURES = ("log_chars", "words", "frac_in_q", "any_in_q2", "commas", "has_
                  "after_trigger", "before_de", "first_verb", "last_noun", "last_verb", "has_nr", "has_ns", "has_nt",
                  "has_time", "has_num", "ends_q", "all_eng", "has_title", "one_word", "frac_ctx",
                  "left_window", "right_window", "single_char", "sentence_kind", "share", "own_share", "rel_share", "best_sentence", "rank1", "rank2", "rank3", "rel_score")
+SHARED = frozenset(BASE_FEATURES) & frozenset(KIND_FEATURES)
 WIDTH = len(BASE_FEATURES) + len(KIND_FEATURES)  # a candidate's row: the base features, then its kind's block
 
 
@@ -82,43 +84,60 @@ def words_of(tagged: list[tuple[str, str]], text: str, offset: int) -> list[tupl
     return out
 
 
-def word_columns(words, text: str, q: Question) -> np.ndarray:
-    """The per-word counts of ``COLUMNS`` (one row a word)."""
-    rows = np.zeros((len(words), len(COLUMNS)), dtype=np.float32)
-    for k, (row, (s, e, tag)) in enumerate(zip(rows, words)):
+@lru_cache(maxsize=256)
+def tag_columns(tag: str) -> tuple:
+    """What a jieba tag says, in the order of COLUMNS' nr … eng, then its class (see ``tag_class``)."""
+    return (tag.startswith("nr"), tag == "ns", tag == "nt", tag.startswith("q") or tag == "mq",
+            tag.startswith("n") or tag in ("eng", "nz", "vn"), tag.startswith("v") and tag != "vn", tag == "eng",
+            tag_class(tag))
+
+
+def word_columns(words, text: str, q: Question) -> tuple[np.ndarray, tuple]:
+    """The per-word counts of ``COLUMNS`` (one row a word), and per word: a word (of two
+    characters or Latin) of the question's part before its question word, one of the part
+    after it, a trigger (是/为…), 的, and its tag class."""
+    out, flags = [], []
+    last = len(words) - 1
+    for k, (s, e, tag) in enumerate(words):
         w = text[s:e]
         # a date is often cut in two (1909 | 年): a word is of a time when it or it with its neighbours is
-        around = text[words[k - 1][0] if k else s: words[k + 1][1] if k + 1 < len(words) else e]
+        around = text[words[k - 1][0] if k else s: words[k + 1][1] if k < last else e]
         punct = bool(PUNCT.match(w))
-        row[0] = e - s
-        if not punct:
-            if w in q.text:
-                row[1] = e - s
-                row[2] = e - s > 1 or w.isascii()
-            row[15] = w in q.context
-        row[3] = punct
-        row[4] = w in COMMA
-        row[5] = tag.startswith("nr")
-        row[6] = tag == "ns"
-        row[7] = tag == "nt"
-        row[8] = tag == "t" or bool(TIME.search(around))
-        row[9] = tag == "m" or bool(NUMERAL.search(w)) and tag in ("m", "mq", "x")
-        row[10] = tag.startswith("q") or tag == "mq"
-        row[11] = tag.startswith("n") or tag in ("eng", "nz", "vn")
-        row[12] = tag.startswith("v") and tag != "vn"
-        row[13] = tag == "eng"
-        row[14] = "《" in w or "》" in w
-    return rows
+        asked = not punct and w in q.text
+        strong = (e - s > 1 or w.isascii()) and not punct
+        nr, ns, nt, qu, noun, verb, eng, cls = tag_columns(tag)
+        out.append((e - s, (e - s) * asked, asked and strong, punct, w in COMMA, nr, ns, nt,
+                    tag == "t" or bool(TIME.search(around)),
+                    tag == "m" or (tag in ("mq", "x") and bool(NUMERAL.search(w))), qu, noun, verb, eng,
+                    "《" in w or "》" in w, not punct and w in q.context))
+        flags.append((strong and w in q.left, strong and w in q.right, w in TRIGGER, w == "的", cls))
+    f = np.array(flags, dtype=np.int64).reshape(-1, 5).T
+    return np.array(out, dtype=np.float32).reshape(-1, len(COLUMNS)), (f[0] > 0, f[1] > 0, f[2] > 0, f[3] > 0, f[4])
 
 
-def candidates(rows: np.ndarray) -> np.ndarray:
+def unit_after_number(words, text: str) -> np.ndarray:
+    """Per word: is it the unit of the number just before it (亿元 after 13.6, 支 after 73), or
+    the word a single Latin letter is written onto (轮 after the D of D轮)?"""
+    glued = np.zeros(len(words), dtype=bool)
+    for k in range(1, len(words)):
+        s, e, tag = words[k]
+        before = text[words[k - 1][0]:words[k - 1][1]]
+        han = "\u4e00" <= text[s] <= "\u9fff"
+        if NUMBER.fullmatch(before) and (tag in ("m", "q", "mq") or (e - s == 1 and han)):
+            glued[k] = True
+        elif han and len(before) == 1 and before.isascii() and before.isalpha():
+            glued[k] = True
+    return glued
+
+
+def candidates(rows: np.ndarray, glued: np.ndarray) -> np.ndarray:
     """(i, j) word runs: every run of up to ``SHORT`` words, and longer ones from edge to edge;
-    none starting or ending at punctuation."""
+    none starting or ending at punctuation, none parting a number from its unit (13.6 | 亿元)."""
     n = len(rows)
     punct = rows[:, COL["punct"]] > 0
     q2 = rows[:, COL["in_q2"]] > 0
     i, j = np.meshgrid(np.arange(n), np.arange(1, n + 1), indexing="ij")
-    ok = (j > i) & (j - i <= LONG) & ~punct[i] & ~punct[j - 1]
+    ok = (j > i) & (j - i <= LONG) & ~punct[i] & ~punct[j - 1] & ~glued[i] & ~np.append(glued, False)[j]
     edge_start = np.concatenate([[True], punct[:-1] | q2[:-1]]) if n else np.zeros(0, bool)
     edge_end = np.concatenate([punct[1:] | q2[1:], [True]]) if n else np.zeros(0, bool)
     ok &= (j - i <= SHORT) | (edge_start[i] & edge_end[j - 1])
@@ -152,56 +171,72 @@ def window_sums(values: np.ndarray, i: np.ndarray, j: np.ndarray, width: int) ->
 
 def features(words, text: str, q: Question, sentence: Sentence) -> tuple[np.ndarray, np.ndarray]:
     """The candidates of one sentence, (i, j) word runs, and their features (``names(q.kind)`` columns)."""
-    rows = word_columns(words, text, q)
-    pairs = candidates(rows)
-    n = len(rows)
+    rows, flags = word_columns(words, text, q)
+    pairs = candidates(rows, unit_after_number(words, text))
+    x = np.zeros((len(pairs), WIDTH), dtype=np.float32)
     if not len(pairs):
-        return pairs, np.zeros((0, WIDTH), dtype=np.float32)
+        return pairs, x
+    f = dict(zip(KIND_FEATURES, x[:, len(BASE_FEATURES):].T))  # each a view of its column, filled in place
+    f.update(zip(BASE_FEATURES, x.T))
     i, j = pairs[:, 0], pairs[:, 1]
+    span_features(f, rows, i, j, q)
+    edge_features(f, rows, i, j, flags)
+    for name, value in (("share", sentence.share), ("own_share", sentence.own_share), ("rel_share", sentence.rel_share),
+                        ("best_sentence", sentence.best), ("rank1", sentence.rank == 1), ("rank2", sentence.rank == 2),
+                        ("rank3", sentence.rank >= 3), ("rel_score", sentence.rel_score)):
+        f[name][:] = value
+    kind_column = KIND_COLUMN.get(q.kind)
+    f["sentence_kind"][:] = kind_column is not None and bool(rows[:, COL[kind_column]].any())
+    for k, name in enumerate(KIND_FEATURES):  # the kind block repeats some base features
+        if name in SHARED:
+            x[:, len(BASE_FEATURES) + k] = f[name]
+    return pairs, x
+
+
+def span_features(f: dict, rows: np.ndarray, i: np.ndarray, j: np.ndarray, q: Question) -> None:
+    """What a candidate holds: sums over its words."""
     cum = np.concatenate([np.zeros((1, rows.shape[1]), np.float32), np.cumsum(rows, axis=0)])
     span = cum[j] - cum[i]
     c = {name: span[:, k] for name, k in COL.items()}
     chars = np.maximum(c["chars"], 1)
+    f["log_chars"][:] = np.log1p(chars)
+    f["words"][:] = (j - i) / 10.0
+    f["frac_in_q"][:] = c["in_q"] / chars
+    f["any_in_q2"][:] = c["in_q2"] > 0
+    f["commas"][:] = np.minimum(c["comma"], 5) / 5
+    f["has_comma"][:] = c["comma"] > 0
+    for name in ("nr", "ns", "nt", "time", "num", "title"):
+        f[f"has_{name}"][:] = c[name] > 0
+    f["all_eng"][:] = c["eng"] == (j - i)
+    f["one_word"][:] = (j - i) == 1
+    f["single_char"][:] = c["chars"] == 1
+    f["frac_ctx"][:] = c["in_ctx"] / (j - i)
+    f["left_window"][:], f["right_window"][:] = (w / max(len(q.text), 1)
+                                                 for w in window_sums(rows[:, COL["in_q"]], i, j, 6))
+
+
+def edge_features(f: dict, rows: np.ndarray, i: np.ndarray, j: np.ndarray, flags) -> None:
+    """What stands at a candidate's edges and around it: punctuation, the question's words, tags."""
+    left, right, trigger, de, classes = flags
+    n = len(rows)
     punct = rows[:, COL["punct"]] > 0
     q2 = rows[:, COL["in_q2"]] > 0
-    left_flags = np.array([not p and text[s:e] in q.left and (e - s > 1 or text[s:e].isascii())
-                           for (s, e, _), p in zip(words, punct)], dtype=bool)
-    right_flags = np.array([not p and text[s:e] in q.right and (e - s > 1 or text[s:e].isascii())
-                            for (s, e, _), p in zip(words, punct)], dtype=bool)
     q_before, q_after = nearest(q2, n)
-    l_before, _ = nearest(left_flags, n)
-    _, r_after = nearest(right_flags, n)
-    word_text = [text[s:e] for s, e, _ in words]
-    prev = np.array([False] + [w in TRIGGER for w in word_text], dtype=bool)[i]
-    after_de = np.array([w == "的" for w in word_text] + [False], dtype=bool)[j]
-    f = {
-        "log_chars": np.log1p(chars), "words": (j - i) / 10.0, "frac_in_q": c["in_q"] / chars,
-        "any_in_q2": c["in_q2"] > 0, "commas": np.minimum(c["comma"], 5) / 5, "has_comma": c["comma"] > 0,
-        "start_edge": np.concatenate([[True], punct])[i], "end_edge": np.concatenate([punct, [True]])[j],
-        "left_q": np.concatenate([[False], q2])[i], "right_q": np.concatenate([q2, [False]])[j],
-        "left_near": np.exp(-q_before[i] / 3.0), "right_near": np.exp(-q_after[j] / 3.0),
-        "left_align": l_before[i] <= WINDOW, "right_align": r_after[j] <= WINDOW,
-        "after_trigger": prev, "before_de": after_de,
-        "first_verb": rows[i, COL["verb"]] > 0, "last_noun": rows[j - 1, COL["noun"]] > 0,
-        "last_verb": rows[j - 1, COL["verb"]] > 0,
-        "has_nr": c["nr"] > 0, "has_ns": c["ns"] > 0, "has_nt": c["nt"] > 0, "has_time": c["time"] > 0,
-        "has_num": c["num"] > 0, "ends_q": (rows[j - 1, COL["q"]] > 0) | (rows[j - 1, COL["num"]] > 0),
-        "all_eng": c["eng"] == (j - i), "has_title": c["title"] > 0, "one_word": (j - i) == 1,
-        "frac_ctx": c["in_ctx"] / (j - i),
-        "share": np.full(len(i), sentence.share), "own_share": np.full(len(i), sentence.own_share),
-        "rel_share": np.full(len(i), sentence.rel_share), "best_sentence": np.full(len(i), sentence.best),
-        "rank1": np.full(len(i), sentence.rank == 1), "rank2": np.full(len(i), sentence.rank == 2),
-        "rank3": np.full(len(i), sentence.rank >= 3), "rel_score": np.full(len(i), sentence.rel_score),
-    }
-    f["clause"] = f["start_edge"] & f["end_edge"]
-    f["single_char"] = c["chars"] == 1
-    kind_column = KIND_COLUMN.get(q.kind)
-    f["sentence_kind"] = np.full(len(i), kind_column is not None and bool(rows[:, COL[kind_column]].any()))
-    f["left_window"], f["right_window"] = (w / max(len(q.text), 1) for w in window_sums(rows[:, COL["in_q"]], i, j, 6))
-    classes = np.array([tag_class(t) for _, _, t in words])
-    onehot = np.eye(len(TAG_CLASSES) + 1, dtype=np.float32)
+    f["start_edge"][:] = np.concatenate([[True], punct])[i]
+    f["end_edge"][:] = np.concatenate([punct, [True]])[j]
+    f["clause"][:] = f["start_edge"] * f["end_edge"]
+    f["left_q"][:] = np.concatenate([[False], q2])[i]
+    f["right_q"][:] = np.concatenate([q2, [False]])[j]
+    f["left_near"][:] = np.exp(-q_before[i] / 3.0)
+    f["right_near"][:] = np.exp(-q_after[j] / 3.0)
+    f["left_align"][:] = nearest(left, n)[0][i] <= WINDOW
+    f["right_align"][:] = nearest(right, n)[1][j] <= WINDOW
+    f["after_trigger"][:] = np.concatenate([[False], trigger])[i]
+    f["before_de"][:] = np.concatenate([de, [False]])[j]
+    f["first_verb"][:] = rows[i, COL["verb"]] > 0
+    f["last_noun"][:] = rows[j - 1, COL["noun"]] > 0
+    f["last_verb"][:] = rows[j - 1, COL["verb"]] > 0
+    f["ends_q"][:] = (rows[j - 1, COL["q"]] > 0) | (rows[j - 1, COL["num"]] > 0)
     for edge, at in (("first", classes[i]), ("last", classes[j - 1])):
-        hot = onehot[at]
-        for n, tag in enumerate(TAG_CLASSES + ("other",)):
-            f[f"{edge}_{tag}"] = hot[:, n]
-    return pairs, np.stack([np.asarray(f[name], dtype=np.float32) for name in BASE_FEATURES + KIND_FEATURES], axis=1)
+        for n_, tag in enumerate(TAG_CLASSES + ("other",)):
+            f[f"{edge}_{tag}"][:] = at == n_

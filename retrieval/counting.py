@@ -19,10 +19,11 @@ import numpy as np
 
 from .analysis import AnalysisSettings, Analyzer
 from .articles import Article
-from .index import BM25Index, Counts, count_keys
+from .index import BM25Index
 from .postings import Merger
-from .passages import sentence_ends, spans
+from .passages import passage_bounds, sentence_ends
 from .lifetime import die_with_parent
+from .vocab import Counts, count_keys
 
 CHUNK = 16000  # passages a task, at most: each chunk's distinct terms are merged at the end, so fewer is faster
 PARALLEL_FROM = 12000  # below this, starting workers costs more than it saves
@@ -61,16 +62,11 @@ def count_items(analyzer: Analyzer, items: Sequence[tuple[str, list[str]]], numb
                   tfs.astype(tf_type), len(items))
 
 
-def sentence_texts(text: str) -> list[str]:
-    """``text`` cut after each sentence end; no term crosses one (they are punctuation)."""
-    return pieces(text, 0, len(text), sentence_ends(text))
-
-
 def count(articles: Sequence[Article], table: np.ndarray, numbers: np.ndarray, analyzer: Analyzer,
           title_weight: int, workers: int | None = None, progress: Progress | None = None,
           carried: Carried | None = None) -> Merger:
     """Counts of the passages numbered ``numbers`` (rows of ``table``, see ``passage_table``), with
-    ``carried`` ones joined in, gathered to make an index of (``Merger.index``). Chunks are packed
+    ``carried`` ones joined in, gathered to make an index of (``BM25Index.gathered``). Chunks are packed
     as they arrive, while the workers go on with the next ones."""
     workers = workers or min(2, os.cpu_count() or 1)
     merger = Merger(len(table))
@@ -102,7 +98,7 @@ def count(articles: Sequence[Article], table: np.ndarray, numbers: np.ndarray, a
 
 def passage_table(articles: Sequence[Article], target: int, hard_max: int, overlap: bool,
                   workers: int | None = None) -> np.ndarray:
-    """A row a passage: article number, paragraph, part, start, end (``passages.spans``). On big
+    """A row a passage: article number, paragraph, part, start, end (``passages.passage_bounds``). On big
     corpora both cores split, a run of articles a task; no Passage object is made."""
     workers = workers or min(2, os.cpu_count() or 1)
     job = (articles, target, hard_max, overlap)
@@ -123,7 +119,7 @@ def passage_table(articles: Sequence[Article], target: int, hard_max: int, overl
 
 def table_rows(articles: Sequence[Article], target: int, hard_max: int, overlap: bool, first: int,
                last: int) -> np.ndarray:
-    rows = [(i, *span) for i in range(first, last) for span in spans(articles[i].text, target, hard_max, overlap)]
+    rows = [(i, *span) for i in range(first, last) for span in passage_bounds(articles[i].text, target, hard_max, overlap)]
     return np.array(rows, dtype=np.int64).reshape(-1, 5)
 
 
@@ -152,7 +148,8 @@ def count_chunk(analyzer: Analyzer, articles: Sequence[Article], table: np.ndarr
 
 
 def pieces(text: str, start: int, end: int, ends: list[int]) -> list[str]:
-    """``sentence_texts(text[start:end])``, from the sentence ends of the whole text: a passage
+    """``text[start:end]`` cut after each sentence end (no term crosses one: they are punctuation),
+    from the sentence ends of the whole text: a passage
     starts where a sentence (or a comma piece of one) starts, so the ends inside it are its own."""
     inner = ends[bisect_right(ends, start):bisect_left(ends, end)]
     return [text[s:e] for s, e in zip([start] + inner, inner + [end]) if s < e]

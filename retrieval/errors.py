@@ -9,6 +9,10 @@ class CorpusError(RetrievalError):
     """The corpus could not be read at all (missing path, nothing loadable)."""
 
 
+class AnalysisError(RetrievalError):
+    """An analysis setting cannot be used (an unreadable or malformed user dictionary)."""
+
+
 class IndexStoreError(RetrievalError):
     """The on-disk index is unusable (unwritable folder, corrupt files)."""
 

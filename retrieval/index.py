@@ -9,133 +9,22 @@ from __future__ import annotations
 
 import json
 import os
-from bisect import bisect_left
-from dataclasses import dataclass
+import threading
 from pathlib import Path
 from typing import Iterable, Sequence
 
 import numpy as np
 
-from . import grams
 from .errors import IndexStoreError
+from . import pruning
+from .postings import Merger
+from .scoring import BM25Settings, idf
+from .vocab import Counts, Vocabulary
 
-ARRAYS = ("indptr", "docs", "tfs", "impacts", "df", "doc_len")
+__all__ = ["ARRAYS", "BM25Index", "BM25Settings", "Counts", "Vocabulary"]
 
-
-NO_CODES = np.zeros(0, dtype=np.int64)
-
-
-@dataclass
-class Counts:
-    """Term counts of passages: ``tfs[i]`` of term ``term_ids[i]`` in passage ``doc_ids[i]``. Term ids
-    below ``len(words)`` are words; above, Han grams by code (``grams``, see ``retrieval.grams``),
-    each once, in any order."""
-    words: list[str]
-    grams: np.ndarray
-    term_ids: np.ndarray
-    doc_ids: np.ndarray
-    tfs: np.ndarray
-    size: int  # passages, including any without terms
-
-    @property
-    def terms(self) -> list[str]:
-        """Every term as a string, by term id."""
-        return self.words + grams.terms(self.grams)
-
-    @classmethod
-    def of(cls, docs: Sequence[Sequence[str]], numbers: Sequence[int] | None = None) -> "Counts":
-        """Count term lists (one a passage), passage i numbered ``numbers[i]`` (default i)."""
-        vocab: dict[str, int] = {}
-        ids = [vocab.setdefault(t, len(vocab)) for d in docs for t in d]
-        doc_of = np.repeat(np.arange(len(docs), dtype=np.int64), [len(d) for d in docs])
-        width = max(len(vocab), 1)
-        keys, tfs = count_keys(doc_of, np.asarray(ids, dtype=np.int64), width)
-        number = np.asarray(numbers if numbers is not None else range(len(docs)), dtype=np.int64)
-        words, codes, place = split_terms(list(vocab))
-        return cls(words, codes, place[keys % width], number[keys // width] if len(keys) else keys,
-                   tfs.astype(np.float32), len(docs))
-
-
-def split_terms(terms: list[str]) -> tuple[list[str], np.ndarray, np.ndarray]:
-    """(the words, the gram codes, each term's id in words + grams) of a list of distinct terms."""
-    codes = [grams.code(t) for t in terms]
-    is_gram = np.array([c is not None for c in codes], dtype=bool)
-    place = np.empty(len(terms), dtype=np.int64)
-    place[~is_gram] = np.arange(int((~is_gram).sum()))
-    place[is_gram] = np.arange(int((~is_gram).sum()), len(terms))
-    return ([t for t, g in zip(terms, is_gram) if not g],
-            np.asarray([c for c in codes if c is not None], dtype=np.int64), place)
-
-
-def count_keys(doc_of: np.ndarray, term_of: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray]:
-    """The distinct (passage, term) pairs as ``passage * width + term``, sorted, and how often each
-    occurs: a sort of values, not an argsort, which is many times faster."""
-    keys = doc_of * width
-    keys += term_of
-    keys.sort()
-    if not len(keys):
-        return keys, keys
-    first = np.flatnonzero(keys[1:] != keys[:-1])
-    first += 1
-    first = np.concatenate([[0], first])
-    return keys[first], np.diff(first, append=len(keys))
-
-
-class Vocabulary:
-    """The index's terms: words sorted, then gram codes sorted; a term's id is its place, found by
-    binary search. Loading a million-term index then builds no dict and makes no strings."""
-
-    def __init__(self, words: list[str], codes: np.ndarray = NO_CODES):
-        self.words, self.codes = words, codes
-        self.known: dict[str, int | None] = {}  # a question looks each of its terms up several times
-
-    @property
-    def terms(self) -> list[str]:
-        return self.words + grams.terms(self.codes)
-
-    def get(self, term: str, default: int | None = None) -> int | None:
-        found = self.known.get(term, -1)
-        if found == -1:
-            if len(self.known) > 100_000:
-                self.known.clear()
-            found = self.known[term] = self.find(term)
-        return default if found is None else found
-
-    def find(self, term: str) -> int | None:
-        code = grams.code(term)
-        if code is not None:
-            i = int(np.searchsorted(self.codes, code))
-            return len(self.words) + i if i < len(self.codes) and self.codes[i] == code else None
-        i = bisect_left(self.words, term)
-        return i if i < len(self.words) and self.words[i] == term else None
-
-    def __getitem__(self, term: str) -> int:
-        i = self.get(term)
-        if i is None:
-            raise KeyError(term)
-        return i
-
-    def __contains__(self, term: object) -> bool:
-        return isinstance(term, str) and self.get(term) is not None
-
-    def __len__(self) -> int:
-        return len(self.words) + len(self.codes)
-
-    def __iter__(self):
-        return iter(self.terms)
-
-    def items(self):
-        return zip(self.terms, range(len(self)))
-
-    def __eq__(self, other: object) -> bool:
-        return (isinstance(other, Vocabulary) and self.words == other.words
-                and np.array_equal(self.codes, other.codes))
-
-
-@dataclass(frozen=True)
-class BM25Settings:
-    k1: float = 0.9
-    b: float = 0.4
+ARRAYS = ("indptr", "docs", "tfs", "impacts", "df", "doc_len", "max_impact")
+PRUNE_FROM = 300_000  # postings of a question: below this scoring them all is quicker (numpy calls per term)
 
 
 class BM25Index:
@@ -147,23 +36,25 @@ class BM25Index:
         self.indptr, self.docs, self.impacts = arrays["indptr"], arrays["docs"], arrays["impacts"]
         self.tfs = arrays["tfs"]
         self.df, self.doc_len = arrays["df"], arrays["doc_len"]
+        self.max_impact = arrays["max_impact"]  # of each term: bounds its postings' scores
+        # plain views of the (memory-mapped) postings: a memmap's slice costs a Python call more
+        self.postings = np.asarray(self.docs), np.asarray(self.impacts)
+        self.scratch = threading.local()  # each thread's partial scores, kept for its next question
         self.size = len(self.doc_len)
         self.unseen_idf = self.idf_of(0)
-
-    @classmethod
-    def build(cls, docs: Iterable[Sequence[str]], settings: BM25Settings = BM25Settings()) -> "BM25Index":
-        """An index over term lists, one list a passage."""
-        counts = Counts.of([list(d) for d in docs])
-        return cls.from_counts(counts, settings)
 
     @classmethod
     def from_counts(cls, counts: "Counts", settings: BM25Settings = BM25Settings()) -> "BM25Index":
         """An index from (term, passage, tf) counts. The vocabulary is sorted and postings ordered
         by (term, passage), so the same counts give the same arrays however they were gathered:
         an incremental build equals a full one byte for byte."""
-        from .postings import Merger
+        return cls.gathered(Merger(counts.size, [counts]), settings)
 
-        return Merger(counts.size, [counts]).index(settings)
+    @classmethod
+    def gathered(cls, merger: Merger, settings: BM25Settings, folder: Path | None = None) -> "BM25Index":
+        """The index of what ``merger`` gathered; with ``folder``, its arrays are made in their files there."""
+        vocab, arrays = merger.arrays(settings, folder)
+        return cls(vocab, arrays, settings)
 
     def counts(self) -> "Counts":
         """The (term, passage, tf) counts this index was made of (the benchmark's references are
@@ -173,7 +64,7 @@ class BM25Index:
                       np.asarray(self.tfs), self.size)
 
     def idf_of(self, df: int | np.ndarray) -> float | np.ndarray:
-        return np.log1p((self.size - df + 0.5) / (df + 0.5))
+        return idf(self.size, df)
 
     def df_of(self, term: str) -> int:
         tid = self.vocab.get(term)
@@ -183,24 +74,47 @@ class BM25Index:
         tid = self.vocab.get(term)
         return float(self.idf_of(self.df[tid]) if tid is not None else self.unseen_idf)
 
-    def scores(self, weighted_terms: dict[str, float]) -> np.ndarray:
-        """BM25 score of every passage for terms with query weights."""
-        docs, values = [], []
+    def terms(self, weighted_terms: dict[str, float]) -> list[pruning.Term]:
+        """The question's terms found in the index, in its order, with their postings and bounds."""
+        out = []
         for term, weight in weighted_terms.items():
             tid = self.vocab.get(term)
-            if tid is None:
-                continue
-            s, e = self.indptr[tid], self.indptr[tid + 1]
-            docs.append(self.docs[s:e])
-            values.append(self.impacts[s:e] * np.float32(weight * self.idf_of(self.df[tid])))
-        if not docs:
+            if tid is not None:
+                factor = np.float32(weight * self.idf_of(self.df[tid]))
+                out.append(pruning.Term(int(self.indptr[tid]), int(self.indptr[tid + 1]), factor,
+                                        float(factor * self.max_impact[tid])))
+        return out
+
+    def scores(self, weighted_terms: dict[str, float]) -> np.ndarray:
+        """BM25 score of every passage for terms with query weights."""
+        terms = self.terms(weighted_terms)
+        if not terms:
             return np.zeros(self.size, dtype=np.float32)
         # one bincount over all postings: a single pass in C, where a += per term gathers,
         # adds and scatters the whole score array again for every term
-        return np.bincount(np.concatenate(docs), weights=np.concatenate(values), minlength=self.size)
+        return pruning.accumulate(*self.postings, self.size, terms)[0]
 
     def top(self, weighted_terms: dict[str, float], k: int) -> list[tuple[int, float]]:
-        """The ``k`` best (passage, score) pairs with a score above zero, best first."""
+        """The ``k`` best (passage, score) pairs with a score above zero, best first; ties by
+        passage. What cannot make the top k is skipped (``retrieval.pruning``), with the result of
+        ``exhaustive_top``."""
+        terms = self.terms(weighted_terms)
+        if k <= 0 or not terms:
+            return []
+        if sum(t.length for t in terms) >= PRUNE_FROM and all(t.factor > 0 for t in terms):
+            found = self.pruned_top(terms, k)
+            if found is not None:
+                return found
+        return self.exhaustive_top(weighted_terms, k)
+
+    def pruned_top(self, terms: list[pruning.Term], k: int) -> list[tuple[int, float]] | None:
+        work = getattr(self.scratch, "partial", None)
+        if work is None:
+            work = self.scratch.partial = np.zeros(self.size, dtype=np.float64)
+        return pruning.top(*self.postings, work, terms, k)
+
+    def exhaustive_top(self, weighted_terms: dict[str, float], k: int) -> list[tuple[int, float]]:
+        """``top`` with every posting scored."""
         scores = self.scores(weighted_terms)
         hit = np.flatnonzero(scores > 0)  # usually a small part of the index: select among these only
         if k <= 0 or not len(hit):
@@ -238,16 +152,6 @@ class BM25Index:
         if len(words) + len(codes) + 1 != len(arrays["indptr"]) or meta["size"] != len(arrays["doc_len"]):
             raise IndexStoreError(f"index in {folder} is inconsistent; run `qabot index` to rebuild it")
         return cls(Vocabulary(words, codes), arrays, BM25Settings(meta["k1"], meta["b"]))
-
-
-def length_norm(doc_len: np.ndarray, s: BM25Settings) -> np.ndarray:
-    """k1·(1 − b + b·dl/avgdl) of each passage."""
-    avgdl = float(doc_len.mean()) if len(doc_len) else 1.0
-    return (s.k1 * (1 - s.b + s.b * doc_len / max(avgdl, 1e-9))).astype(np.float32)
-
-
-def tf_part(tf: np.ndarray, norm: np.ndarray, s: BM25Settings) -> np.ndarray:
-    return (tf * (s.k1 + 1) / (tf + norm)).astype(np.float32)
 
 
 def same_file(a, b) -> bool:

@@ -34,26 +34,26 @@ def sentence_ends(text: str) -> list[int]:
     return [m.end() for m in SENTENCE_END.finditer(text)]
 
 
-def split_articles(articles: Iterable[Article], target: int = 160, hard_max: int = 400,
-                   overlap: bool = False) -> list[Passage]:
+def split_articles(articles: Iterable[Article], target: int = 200, hard_max: int = 400,
+                   overlap: bool = True) -> list[Passage]:
     """All passages of ``articles`` in order."""
     return [p for article in articles for p in split_article(article, target, hard_max, overlap)]
 
 
-def split_article(article: Article, target: int = 160, hard_max: int = 400,
-                  overlap: bool = False) -> Iterator[Passage]:
+def split_article(article: Article, target: int = 200, hard_max: int = 400,
+                  overlap: bool = True) -> Iterator[Passage]:
     """Passages of one article: paragraphs at line breaks, long ones packed from sentences.
 
     With ``overlap`` a passage starts at every sentence (a sliding window of whole
     sentences), so an answer's sentence always shares a passage with the sentences
     after it; search then keeps only the best of overlapping passages.
     """
-    for paragraph, part, start, end in spans(article.text, target, hard_max, overlap):
+    for paragraph, part, start, end in passage_bounds(article.text, target, hard_max, overlap):
         yield Passage(article.id, article.title, paragraph, part, start, end, article.text[start:end],
                       article.date, article.url)
 
 
-def spans(text: str, target: int, hard_max: int, overlap: bool) -> list[tuple[int, int, int, int]]:
+def passage_bounds(text: str, target: int, hard_max: int, overlap: bool) -> list[tuple[int, int, int, int]]:
     """(paragraph, part, start, end) of each passage of ``text``, as ``split_article`` cuts it."""
     if target < 1 or hard_max < 1:  # a cut of 0 characters would never advance
         raise ValueError(f"passage target and max must be at least 1 character, not {target} and {hard_max}")

@@ -13,16 +13,14 @@ from __future__ import annotations
 import mmap
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable
+from typing import Iterable
 
 import numpy as np
 
 from . import grams
 from .errors import IndexStoreError
-from .index import Counts, Vocabulary
-
-if TYPE_CHECKING:
-    from .index import BM25Index, BM25Settings
+from .scoring import BM25Settings, length_norm, tf_part
+from .vocab import Counts, Vocabulary
 
 TF_BITS = 8  # a tf of 255 or more is kept aside (``Merger.big``) and put back after the sort
 TF_SEE_ASIDE = (1 << TF_BITS) - 1
@@ -104,11 +102,9 @@ class Merger:
             self.pages, keys = bigger, bigger.array
         return keys[self.filled:self.filled + n]
 
-    def index(self, settings: "BM25Settings", folder: Path | None = None) -> "BM25Index":
-        """The BM25 index of everything added. With ``folder``, the posting arrays are made in
-        their files there (saving them is then done)."""
-        from .index import BM25Index, length_norm, tf_part
-
+    def arrays(self, settings: BM25Settings, folder: Path | None = None) -> tuple[Vocabulary, dict[str, np.ndarray]]:
+        """The vocabulary and arrays of the BM25 index of everything added (``BM25Index.gathered``).
+        With ``folder``, the posting arrays are made in their files there (saving them is then done)."""
         pages = self.pages
         keys, self.pages = pages.array[:self.filled], None
         keys.sort()
@@ -122,15 +118,16 @@ class Merger:
         doc_len = self.doc_len.astype(np.float32)
         norm = length_norm(doc_len, settings)
         big = [(np.searchsorted(keys, aside), tfs) for aside, tfs in self.big]
-        unpack(keys, self.doc_bits, norm, settings, pages, **arrays)  # the keys' pages go as they are read
+        indptr = np.zeros(len(df) + 1, dtype=np.int64)
+        np.cumsum(df, out=indptr[1:])
+        # the keys' pages go as they are read
+        top = unpack(keys, self.doc_bits, norm, settings, pages, indptr, **arrays)
         for at, tfs in big:  # the tfs too big for their field, put back
             arrays["tfs"][at] = tfs
             arrays["impacts"][at] = tf_part(tfs.astype(np.float32), norm[arrays["docs"][at]], settings)
+            np.maximum.at(top, np.searchsorted(indptr, at, side="right") - 1, arrays["impacts"][at])
         del keys
-        indptr = np.zeros(len(df) + 1, dtype=np.int64)
-        np.cumsum(df, out=indptr[1:])
-        return BM25Index(vocab, {**arrays, "indptr": indptr, "df": df.astype(np.int32), "doc_len": doc_len},
-                         settings)
+        return vocab, {**arrays, "indptr": indptr, "df": df.astype(np.int32), "doc_len": doc_len, "max_impact": top}
 
     def sort_words(self, keys: np.ndarray) -> list[str]:
         """Renumber the words in the (sorted) keys by their sorted order, keep the keys sorted, and
@@ -174,19 +171,21 @@ def term_runs(keys: np.ndarray, shift: int) -> tuple[np.ndarray, np.ndarray]:
         if values and values[-1][-1] == field[0]:  # a run going on from the slice before
             counts[-1][-1] += runs[0]
             firsts, runs = firsts[1:], runs[1:]
-        values.append(field[firsts])
-        counts.append(runs)
+        if len(runs):  # (a run may fill a whole slice)
+            values.append(field[firsts])
+            counts.append(runs)
     if not values:
         return np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.int64)
     return np.concatenate(values), np.concatenate(counts)
 
 
-def unpack(keys: np.ndarray, doc_bits: int, norm: np.ndarray, settings: "BM25Settings", pages: "Pages | None",
-           docs: np.ndarray, tfs: np.ndarray, impacts: np.ndarray) -> None:
+def unpack(keys: np.ndarray, doc_bits: int, norm: np.ndarray, settings: BM25Settings, pages: "Pages | None",
+           indptr: np.ndarray, docs: np.ndarray, tfs: np.ndarray, impacts: np.ndarray) -> np.ndarray:
     """Sorted keys into their passages, tfs and BM25 impacts: the two halves in two threads (numpy
     lets go of the GIL for this work), each a slice at a time through one buffer, as a fresh
-    temporary array for each slice costs more in page faults than its arithmetic."""
-    from .index import tf_part
+    temporary array for each slice costs more in page faults than its arithmetic. Returns each
+    term's highest impact (the bound ``retrieval.pruning`` skips by), taken while a slice is at hand."""
+    highest: list[tuple[int, np.ndarray]] = []
 
     def run(first: int, last: int) -> None:
         field = np.empty(min(SLICE, last - first), dtype=np.uint64)
@@ -199,6 +198,7 @@ def unpack(keys: np.ndarray, doc_bits: int, norm: np.ndarray, settings: "BM25Set
             np.bitwise_and(out, np.uint64((1 << doc_bits) - 1), out=out)
             docs[start:end] = out
             impacts[start:end] = tf_part(tfs[start:end].astype(np.float32), norm[docs[start:end]], settings)
+            highest.append(slice_maxima(impacts[start:end], start, indptr))
             if pages is not None:
                 pages.release(start, end)
 
@@ -206,6 +206,20 @@ def unpack(keys: np.ndarray, doc_bits: int, norm: np.ndarray, settings: "BM25Set
     with ThreadPoolExecutor(2) as pool:
         for done in [pool.submit(run, 0, middle), pool.submit(run, middle, len(keys))]:
             done.result()
+    top = np.zeros(len(indptr) - 1, dtype=np.float32)
+    for term, maxima in highest:  # a term cut by a slice's edge has a maximum in each: the larger
+        np.maximum(top[term:term + len(maxima)], maxima, out=top[term:term + len(maxima)])
+    return top
+
+
+def slice_maxima(values: np.ndarray, start: int, indptr: np.ndarray) -> tuple[int, np.ndarray]:
+    """(the first term with postings in ``values`` = postings ``start``.., the maximum of each
+    term's postings there)."""
+    if not len(values):
+        return 0, np.zeros(0, dtype=np.float32)
+    first = int(np.searchsorted(indptr, start, side="right")) - 1
+    inner = indptr[first + 1:np.searchsorted(indptr, start + len(values), side="left")] - start
+    return first, np.maximum.reduceat(values, np.concatenate([[0], inner]))
 
 
 class Pages:

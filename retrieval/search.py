@@ -12,12 +12,14 @@ from dataclasses import dataclass
 from typing import NamedTuple, Sequence
 
 from .analysis import BIGRAM, UNIGRAM, Analyzer
+from .contradiction import contradiction, years
 from .answer import AnswerSpan, find_answer
 from .articles import Article
 from .errors import QuestionError
 from .index import BM25Index
 from .passages import Passage, sentence_ends
 from .safetext import searchable
+from .synonyms import Synonyms
 
 
 MARKUP = re.compile(r"</?[a-zA-Z][^<>]{0,200}>|\x1b\[[0-9;?]*[A-Za-z]")
@@ -56,6 +58,7 @@ class SearchSettings:
     sentence_weight: float = 0.25  # weight of the best sentence's matched terms in the re-rank
     edge_weight: float = 0.1  # taken off that weight for each side where the window cuts the sentence off its paragraph
     answer_kind_weight: float = 0.15  # added to it when the sentence holds a thing of the kind asked for (a year, a name)
+    synonym_weight: float = 0.5  # a question word's synonyms (首届 → 第一届, 钱 → 资金) are searched at this share of its weight
 
 
 class Hit(NamedTuple):
@@ -73,6 +76,7 @@ class SearchResult(NamedTuple):
     answered: bool  # False: the articles don't seem to say
     coverage: float  # share of the question's weight the best hit holds
     truncated: bool  # the question was cut to ``max_question`` characters
+    notice: str | None = None  # what the articles say instead of a year the question names
     answer: AnswerSpan | None = None  # the answer span in the hits; None when not answered
 
 
@@ -89,6 +93,7 @@ class Searcher:
         self.token_cache: dict[int, list] = {}
         self.kind_weight = {BIGRAM: settings.bigram_weight, UNIGRAM: settings.unigram_weight}
         self.title_terms: dict[str, frozenset[str]] = {}
+        self.synonyms = Synonyms(analyzer.terms)
 
     def weights(self, text: str, scale: float = 1.0) -> dict[str, float]:
         out: dict[str, float] = {}
@@ -120,8 +125,8 @@ class Searcher:
             raise QuestionError("the question is empty; type a question, e.g. 商汤和谁合作？")
         truncated = len(question) > self.settings.max_question
         question = question[: self.settings.max_question]
-        cleaned = clean(question)
-        own, merged = self.query(cleaned, [clean(c[: self.settings.max_question]) for c in context])
+        cleaned = strip_markup(question)
+        own, merged = self.query(cleaned, [strip_markup(c[: self.settings.max_question]) for c in context])
         if not own:
             unknown = any(ch.isalpha() and not ch.isascii() and not "\u3400" <= ch <= "\u9fff" for ch in cleaned)
             raise QuestionError(
@@ -129,14 +134,25 @@ class Searcher:
                     "its words are unknown to the articles (they are read as Chinese and English)" if unknown else
                     "it has only question words, stopwords or punctuation; ask with the words you want found"))
         asked = self.analyzer.normalise(cleaned)
-        hits = [self.hit(rank, doc, score, merged) for rank, (doc, score) in enumerate(self.best(merged, k, asked), 1)]
+        scored = {**self.synonyms.expand(own, self.settings.synonym_weight), **merged}
+        hits = [self.hit(rank, doc, score, scored) for rank, (doc, score) in enumerate(self.best(scored, k, asked), 1)]
         coverage = self.follow_up_coverage(hits[0], question, own, merged) if hits else 0.0
         # a bare number in common ("alert(1)" and "1年") is no evidence the passage answers
         words = hits and any(not NUMBER.fullmatch(t) and t[0] != UNIGRAM for t in hits[0].matched)
         answered = bool(words) and coverage >= self.settings.min_coverage
-        context_text = [self.analyzer.normalise(clean(c[: self.settings.max_question])) for c in context[-2:]]
+        notice = self.contradicted(asked, hits) if answered else None
+        answered = answered and not notice
+        context_text = [self.analyzer.normalise(strip_markup(c[: self.settings.max_question])) for c in context[-2:]]
         answer = find_answer(self.analyzer, self.index.idf, asked, context_text, merged, own, hits, coverage, answered)
-        return SearchResult(question, hits, answered, coverage, truncated, answer)
+        return SearchResult(question, hits, answered, coverage, truncated, notice, answer)
+
+    def contradicted(self, question: str, hits: list[Hit]) -> str | None:
+        """What the articles of the best (up to five) hits say instead of a year the (normalised) question names."""
+        if not years(question):
+            return None  # most questions: no article is read
+        ids = dict.fromkeys(h.passage.article_id for h in hits[:5])  # the best hit's article first
+        texts = [self.analyzer.normalise(f"{self.articles[i].title}\n{self.articles[i].text}") for i in ids]
+        return contradiction(question, self.analyzer.normalise(hits[0].passage.text), texts)
 
     def best(self, weights: dict[str, float], k: int, question: str = "") -> list[tuple[int, float]]:
         """The ``k`` best passages, no two overlapping: BM25's top candidates re-ranked, then
@@ -219,6 +235,7 @@ class Searcher:
         # single characters match almost anything, so they are left out of the judgement
         own = {t: w for t, w in own.items() if t[0] != UNIGRAM}
         held = self.covered(hit)
+        held |= self.synonyms.standing_in(held, own)  # 举办 in the passage answers 开 in the question
         alone = self.coverage(held, own)
         words = [t for t in own if t[0] not in self.kind_weight]
         if len(merged) == len(own) or not (ANAPHOR.search(question) or len(words) <= 1):
@@ -269,7 +286,7 @@ def occurrences(text: str, needle: str):
         at = text.find(needle, at + 1)
 
 
-def clean(text: str) -> str:
+def strip_markup(text: str) -> str:
     """The question without markup or control codes: HTML tags, ANSI escapes, NUL and the like."""
     return CONTROL.sub(" ", MARKUP.sub(" ", searchable(text)))
 

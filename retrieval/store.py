@@ -21,7 +21,7 @@ from typing import Callable, NamedTuple, Sequence
 
 import numpy as np
 
-from .analysis import AnalysisSettings, Analyzer
+from .analysis import AnalysisSettings, Analyzer, rules_fingerprint
 from .cachefiles import build_lock, check_fully, file_digest, unwritable, verify, write_manifest
 from .articles import Article, LoadProblem, corpus_files, load_corpus
 from .errors import IndexStoreError
@@ -31,7 +31,8 @@ from .passages import Passage
 from .safetext import without_surrogates
 from .search import Searcher, SearchSettings
 
-FORMAT = 6  # 6: articles.json rows carry date and url
+FORMAT = 8  # 6: articles.json rows carry date and url; 7: Chinese numerals give Arabic number terms;
+           # 8: max_impact.npy, the bounds pruning skips by
 MAPPED = frozenset(f"{name}.npy" for name in (*ARRAYS, "grams"))  # memory-mapped, so checked by samples at load
 
 
@@ -47,7 +48,8 @@ class RetrievalSettings:
 
     def index_key(self) -> dict:
         """What the saved index depends on (search settings are applied at query time)."""
-        return {"format": FORMAT, "analysis": self.analysis.key(), "bm25": asdict(self.bm25),
+        return {"format": FORMAT, "analysis": self.analysis.key(), "rules": rules_fingerprint(self.analysis),
+                "bm25": asdict(self.bm25),
                 "passages": [self.passage_target, self.passage_max, self.passage_overlap],
                 "title_weight": self.title_weight}
 
@@ -66,12 +68,13 @@ def corpus_key(paths: Sequence[str | os.PathLike], settings: RetrievalSettings, 
     known = Fingerprints(Path(index_dir) / "fingerprints.json")
     digest = hashlib.sha256(json.dumps(settings.index_key(), sort_keys=True).encode())
     for path, name in corpus_files(paths, []):
-        digest.update(f"{path.resolve()}\0{name}\0{readable_digest(known, path)}\0".encode("utf-8", "surrogateescape"))
+        where = os.path.abspath(path)  # not resolve(): a syscall a path part; the stamp has the inode
+        digest.update(f"{where}\0{name}\0{readable_digest(known, where)}\0".encode("utf-8", "surrogateescape"))
     known.save()
     return digest.hexdigest()
 
 
-def readable_digest(known: "Fingerprints", path: Path) -> str:
+def readable_digest(known: "Fingerprints", path: str) -> str:
     try:
         return known.digest(path)
     except OSError as exc:  # gone or unreadable since it was listed: the build reports it
@@ -79,7 +82,8 @@ def readable_digest(known: "Fingerprints", path: Path) -> str:
 
 
 class Fingerprints:
-    """sha256 of files by (path, size, mtime): JSON beside the indexes, rewritten when it changes."""
+    """sha256 of files by (path, size, mtime, inode, device): JSON beside the indexes, rewritten
+    when it changes."""
 
     def __init__(self, file: Path):
         self.file, self.changed = file, False
@@ -88,13 +92,13 @@ class Fingerprints:
         except (OSError, ValueError):
             self.table = {}
 
-    def digest(self, path: Path) -> str:
-        stat = path.stat()
-        key, stamp = str(path.resolve()), [stat.st_size, stat.st_mtime_ns]
+    def digest(self, path: str) -> str:
+        stat = os.stat(path)
+        key, stamp = path, [stat.st_size, stat.st_mtime_ns, stat.st_ino, stat.st_dev]
         entry = self.table.get(key)
-        if isinstance(entry, list) and entry[:2] == stamp:
-            return entry[2]
-        digest = file_digest(path)
+        if isinstance(entry, list) and entry[:4] == stamp:
+            return entry[4]
+        digest = file_digest(Path(path))
         # a file changed within the last seconds may change again within the clock's resolution
         # with its size kept: remember only settled files (git's "racily clean" rule)
         if time.time_ns() - stat.st_mtime_ns > 2_000_000_000:
@@ -117,14 +121,22 @@ def lineage(paths: Sequence[str | os.PathLike], settings: RetrievalSettings) -> 
     return hashlib.sha256(json.dumps([where, settings.index_key()], sort_keys=True).encode()).hexdigest()[:20]
 
 
-def open_searcher(paths: Sequence[str | os.PathLike], settings: RetrievalSettings, index_dir: Path,
-                  rebuild: bool = False, progress: Callable[[str], None] | None = None,
+def default_index_dir() -> Path:
+    """Where indexes are cached unless told otherwise: ``QABOT_INDEX_DIR``, else ~/.cache/qabot."""
+    return Path(os.environ.get("QABOT_INDEX_DIR") or "~/.cache/qabot").expanduser()
+
+
+def open_searcher(paths: Sequence[str | os.PathLike], settings: RetrievalSettings | None = None,
+                  index_dir: Path | None = None, rebuild: bool = False, progress: Callable[[str], None] | None = None,
                   steps: Callable[[int, int], None] | None = None, thorough: bool = False) -> Opened:
     """A ``Searcher`` over ``paths``, from the cache in ``index_dir`` when it is current.
 
     ``progress`` hears what is being done; ``steps(done, total)`` follows passage analysis. A
     cached index's big mapped arrays are checked fully in the background (``thorough``: before
-    it is used), and a damaged one is rebuilt."""
+    it is used), and a damaged one is rebuilt. Without ``settings`` the product's defaults apply;
+    without ``index_dir``, ``default_index_dir()``."""
+    settings = settings or RetrievalSettings()
+    index_dir = Path(index_dir) if index_dir is not None else default_index_dir()
     key = corpus_key(paths, settings, index_dir)
     folder = Path(index_dir) / key[:20]
     analyzer = Analyzer(settings.analysis)
@@ -159,7 +171,7 @@ def build(paths: Sequence[str | os.PathLike], key: str, folder: Path, analyzer: 
             written = writer.submit(write_corpus, tmp, corpus.articles, corpus.problems, table)
             gathered = count(corpus.articles, table, numbers, analyzer, settings.title_weight, progress=steps,
                              carried=carried)
-            index = gathered.index(settings.bm25, tmp)  # the posting arrays are written in place
+            index = BM25Index.gathered(gathered, settings.bm25, tmp)  # the posting arrays are written in place
             written.result()
         finish(tmp, folder, {"key": key, "format": FORMAT, "lineage": family}, index)
     except BaseException as exc:

@@ -109,3 +109,11 @@ def api():
     fake = FakeBotAPI().start()
     yield fake
     fake.stop()
+
+
+def index_of(docs, settings=None):
+    """A BM25 index over term lists, one list a passage, made as a build makes it (from counts)."""
+    from retrieval.index import BM25Index, BM25Settings
+    from retrieval.vocab import Counts
+
+    return BM25Index.from_counts(Counts.of([list(d) for d in docs]), settings or BM25Settings())

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from retrieval.errors import RetrievalError
+from retrieval.errors import AnalysisError
 from hypothesis import given, settings, strategies as st
 
 from retrieval.analysis import BIGRAM, AnalysisSettings, Analyzer
@@ -107,19 +107,19 @@ def test_normalised_text_keeps_the_length(analyzer, text):
 
 def test_token_offsets_index_the_original_text(analyzer):
     text = "商湯在哪裡成立了智慧醫療實驗室？RoI-Align用了４０，０００元"
-    tokens = analyzer.tokens(text)
+    tokens = analyzer.spans(text)
     norm = analyzer.normalise(text)
-    by_term = {t.term: text[t.start:t.end] for t in tokens}
+    by_term = {term: text[start:end] for term, start, end in tokens}
     assert by_term["商汤"] == "商湯"
     assert by_term["实验室"] == "實驗室"
     assert by_term["roialign"] == "RoI-Align"
     assert by_term["roi"] == "RoI"
     assert by_term["40000"] == "４０，０００"
-    for t in tokens:
-        if t.term.startswith(BIGRAM):
-            assert BIGRAM + norm[t.start:t.end] == t.term
-        elif "\u4e00" <= t.term[0] <= "\u9fff":
-            assert norm[t.start:t.end] == t.term
+    for term, start, end in tokens:
+        if term.startswith(BIGRAM):
+            assert BIGRAM + norm[start:end] == term
+        elif "\u4e00" <= term[0] <= "\u9fff":
+            assert norm[start:end] == term
 
 
 def test_document_and_query_analysis_agree(analyzer):
@@ -138,7 +138,7 @@ def test_user_dict_words_without_a_frequency_are_kept_whole(tmp_path):
 def test_an_unreadable_user_dict_is_a_clear_error(tmp_path):
     path = tmp_path / "dict.txt"
     path.write_bytes("智慧案场".encode("gbk"))
-    with pytest.raises(RetrievalError, match="user dictionary"):
+    with pytest.raises(AnalysisError, match="user dictionary"):
         Analyzer(AnalysisSettings(user_dict=str(path))).terms("商汤")
 
 
@@ -163,9 +163,9 @@ any_text = st.text(
 @given(text=any_text)
 def test_tokens_never_crash_and_offsets_stay_in_range(analyzer, text):
     assert len(analyzer.normalise(text)) == len(text)
-    for token in analyzer.tokens(text):
-        assert 0 <= token.start < token.end <= len(text)
-        assert token.term
+    for term, start, end in analyzer.spans(text):
+        assert 0 <= start < end <= len(text)
+        assert term
 
 
 def bulk_spans(analyzer, texts):
@@ -189,9 +189,28 @@ def test_both_analyses_agree_on_real_sentences(analyzer):
     from pathlib import Path
 
     from retrieval.articles import load_corpus
-    from retrieval.counting import sentence_texts
+    from retrieval.counting import pieces
+    from retrieval.passages import sentence_ends
 
     seeds = Path(__file__).resolve().parent.parent / "seeds"
-    texts = [s for a in load_corpus([seeds]).articles for s in [a.title] + sentence_texts(a.text)]
+    texts = [s for a in load_corpus([seeds]).articles for s in [a.title] + pieces(a.text, 0, len(a.text), sentence_ends(a.text))]
     texts += ["商湯在哪一年成立？RoI-Align 與 x86_64，售價 13,600 元。", "ﬁnance İstanbul ½ 乾隆乾燥", "的了吗"]
+    assert bulk_spans(analyzer, texts) == [sorted(analyzer.spans(t)) for t in texts]
+
+
+# stopwords, question words and the characters around them, Latin stopwords, numbers, punctuation
+STOPWORD_HEAVY = st.lists(st.sampled_from(
+    list("的了是在和与哪一年国个这那也都不有很商汤實验室医疗北京大学，。？！ 0123456789.,-") +
+    ["哪一年", "哪里", "是否", "the ", "does ", "and ", "RoI-Align ", "running ", "13,600 "]), max_size=60).map("".join)
+ALL_SETTINGS = [AnalysisSettings(bigrams=b, unigrams=u, stem=s) for b in (True, False) for u in (True, False)
+                for s in (True, False)]
+ANALYZERS: dict[AnalysisSettings, Analyzer] = {}
+
+
+@pytest.mark.parametrize("settings_", ALL_SETTINGS, ids=lambda s: f"bigrams={s.bigrams},unigrams={s.unigrams},stem={s.stem}")
+@settings(max_examples=60, deadline=None)
+@given(texts=st.lists(STOPWORD_HEAVY, min_size=1, max_size=4))
+def test_both_paths_agree_under_every_setting(settings_, texts):
+    """One rule set read by both paths: the same terms whatever is switched on or off."""
+    analyzer = ANALYZERS.setdefault(settings_, Analyzer(settings_))
     assert bulk_spans(analyzer, texts) == [sorted(analyzer.spans(t)) for t in texts]

@@ -30,20 +30,44 @@ def test_benchmark_reports_every_measure(tmp_path):
     report = run.run([300], real=False, n_questions=5, work=tmp_path, log=lambda message: None)
     json.dumps(report)  # serialisable as written
     (r,) = report["corpora"]
-    assert r["passages"] >= 300 and r["questions"] == 5
+    assert r["passages"] >= 300 and set(r["questions"]) == {"real", "toy"}
     assert {"total_s", "mb_per_s", "read_split_s", "analyse_s", "index_save_s", "text_mb"} <= set(r["build"])
     assert {"total_mb", "bm25_mb"} <= set(r["disk"])
     assert r["load"]["reused_cache"] and r["load"]["fresh_process"]["reused_cache"]
     assert {"load_s", "rss_loaded_mb", "maxrss_mb"} <= set(r["load"]["fresh_process"])
-    assert {"p50", "p95", "p99"} <= set(r["latency"]["search_ms"]) and r["batch_qps"] > 0
     assert r["batch_cli"]["questions"] == 5 and not r["batch_cli"]["rebuilt"]
-    scoring = r["scoring"]
-    for engine in ("qabot", "bm25s", "rank_bm25"):
-        assert scoring[engine]["n"] > 0 and scoring[engine]["p50"] > 0
-    assert scoring["ratios"]["bm25s_over_qabot"] > 0 and scoring["ratios"]["rank_bm25_over_qabot"] > 0
-    assert 0 <= scoring["top10_agreement_bm25s"] <= 1
-    assert "corpus" in run.table(report["corpora"])
+    for questions in r["questions"].values():
+        assert questions["n"] == 5 and questions["batch_qps"] > 0
+        assert {"p50", "p95", "p99"} <= set(questions["latency"]["search_ms"])
+        engines = questions["engines"]
+        for engine in ("qabot_search", "qabot_top", "tantivy", "bm25s_terms", "bm25s_jieba", "rank_bm25_jieba"):
+            assert engines[engine]["n"] > 0 and engines[engine]["p50"] > 0, engine
+        for engine in ("tantivy", "bm25s_terms", "bm25s_jieba", "rank_bm25_jieba"):
+            assert engines["ratios"][engine]["p50"] > 0 and engines["ratios"][engine]["p99"] > 0
+    tables = run.table(report["corpora"])
+    assert "corpus" in tables and "tantivy/qabot" in tables and "toy" in tables
     assert [c["target"] for c in report["targets"]] and run.target_lines(report["targets"])
+
+
+def test_the_references_see_the_same_passages(tmp_path):
+    """jieba words of each passage (title and text) for bm25s and rank-bm25; qabot's terms for tantivy."""
+    engines, refs, synth = bench_module("engines"), bench_module("refs"), bench_module("synth")
+    import rjieba
+
+    from retrieval.store import RetrievalSettings, open_searcher
+
+    corpus = synth.write_corpus(tmp_path / "c.jsonl", 300, seed=5)
+    searcher = open_searcher([corpus["path"]], RetrievalSettings(), tmp_path / "index").searcher
+    words = engines.JiebaWords(searcher)
+    p = searcher.passages[7]
+    assert words[7] == [w for w in rjieba.cut((p.title + "\n" + p.text).lower()) if w.strip() and w not in "。，！？"]
+    counted = words.counts
+    assert int(counted.tfs[counted.doc_ids == 7].sum()) == len(words[7])
+    bags = refs.Bags(searcher.index)
+    tantivy = engines.Tantivy(bags, threads=1)
+    term = bags[3][0]
+    assert tantivy.searcher.num_docs == len(searcher.passages)
+    assert len(tantivy.top({term: 1.0}, 1000)) == searcher.index.df_of(term)
 
 
 def test_bm25s_arrays_from_counts_equal_its_own_index(tmp_path):

@@ -11,6 +11,9 @@ import pytest
 from retrieval.errors import IndexStoreError
 from retrieval.index import ARRAYS, BM25Index, BM25Settings
 
+from conftest import index_of
+
+
 CORPUS = [
     ["商汤", "成立", "医疗", "实验室", "医疗"],
     ["商汤", "投资", "影谱", "科技"],
@@ -49,12 +52,12 @@ def weights(query):
 @pytest.mark.parametrize("k1, b", [(1.2, 0.75), (1.5, 0.3), (0.9, 1.0), (2.0, 0.0)])
 @pytest.mark.parametrize("query", QUERIES)
 def test_scores_match_the_lucene_formula(query, k1, b):
-    index = BM25Index.build(CORPUS, BM25Settings(k1, b))
+    index = index_of(CORPUS, BM25Settings(k1, b))
     np.testing.assert_allclose(index.scores(weights(query)), lucene_bm25(CORPUS, query, k1, b), rtol=1e-5, atol=1e-6)
 
 
 def test_idf_matches_the_lucene_formula():
-    index = BM25Index.build(CORPUS)
+    index = index_of(CORPUS)
     n = len(CORPUS)
     assert index.idf("商汤") == pytest.approx(math.log(1 + (n - 3 + 0.5) / 3.5))
     assert index.idf("熊猫") == pytest.approx(math.log(1 + (n - 1 + 0.5) / 1.5))
@@ -64,7 +67,7 @@ def test_idf_matches_the_lucene_formula():
 
 
 def test_query_weights_scale_each_term():
-    index = BM25Index.build(CORPUS)
+    index = index_of(CORPUS)
     full = index.scores({"医疗": 1.0})
     np.testing.assert_allclose(index.scores({"医疗": 0.5}), full * 0.5, rtol=1e-6)
     both = index.scores({"医疗": 1.0, "商汤": 0.3})
@@ -72,7 +75,7 @@ def test_query_weights_scale_each_term():
 
 
 def test_unknown_terms_score_nothing():
-    index = BM25Index.build(CORPUS)
+    index = index_of(CORPUS)
     assert not index.scores({"不存在": 1.0}).any()
     assert index.top({"不存在": 1.0}, 5) == []
     assert index.top({}, 5) == []
@@ -87,7 +90,7 @@ def test_bm25s_lucene_matches_up_to_the_k1_plus_1_factor(query, settings):
     other.index(bm25s.tokenization.Tokenized(ids=[[vocab[t] for t in d] for d in CORPUS], vocab=vocab),
                 show_progress=False)
     theirs = other.get_scores(query)
-    ours = BM25Index.build(CORPUS, settings).scores(weights(query))
+    ours = index_of(CORPUS, settings).scores(weights(query))
     # bm25s's lucene variant leaves out the constant (k1 + 1) of the tf part
     np.testing.assert_allclose(ours, theirs * (settings.k1 + 1), rtol=1e-5, atol=1e-6)
 
@@ -98,14 +101,14 @@ def test_single_term_ranking_agrees_with_rank_bm25(term):
     # BM25Okapi's idf differs (ln((N-df+.5)/(df+.5))), but for one term it is a common factor,
     # so the ranking of the passages that hold the term must be the same
     okapi = rank_bm25.BM25Okapi(CORPUS, k1=1.2, b=0.75).get_scores([term])
-    ours = BM25Index.build(CORPUS, BM25Settings(1.2, 0.75)).scores({term: 1.0})
+    ours = index_of(CORPUS, BM25Settings(1.2, 0.75)).scores({term: 1.0})
     holders = [i for i, d in enumerate(CORPUS) if term in d]
     assert sorted(holders, key=lambda i: (-ours[i], i)) == sorted(holders, key=lambda i: (-okapi[i], i))
     assert set(np.flatnonzero(ours)) == set(holders)
 
 
 def test_top_k_order_and_scores():
-    index = BM25Index.build(CORPUS)
+    index = index_of(CORPUS)
     query = weights(["实验室", "医疗", "影像"])
     scores = index.scores(query)
     top = index.top(query, 3)
@@ -115,20 +118,20 @@ def test_top_k_order_and_scores():
 
 
 def test_top_returns_only_positive_scores_and_at_most_the_index_size():
-    index = BM25Index.build(CORPUS)
+    index = index_of(CORPUS)
     top = index.top({"咖啡": 1.0}, 50)
     assert [d for d, _ in top] == [4]
     assert index.top({"医疗": 1.0}, 0) == []
 
 
 def test_ties_are_broken_by_passage_order():
-    index = BM25Index.build([["x"], ["y", "z"], ["x"], ["x"], ["y", "z"]])
+    index = index_of([["x"], ["y", "z"], ["x"], ["x"], ["y", "z"]])
     assert [d for d, _ in index.top({"x": 1.0}, 5)] == [0, 2, 3]
     assert [d for d, _ in index.top({"y": 1.0}, 5)] == [1, 4]
 
 
 def test_ties_at_the_k_boundary_keep_passage_order():
-    index = BM25Index.build([["x", "y"]] * 1000 + [["z"]])
+    index = index_of([["x", "y"]] * 1000 + [["z"]])
     full = [d for d, _ in index.top({"x": 1.0}, 1000)]
     assert full == list(range(1000))
     for k in (1, 2, 3, 7):
@@ -136,20 +139,20 @@ def test_ties_at_the_k_boundary_keep_passage_order():
 
 
 def test_empty_index():
-    index = BM25Index.build([])
+    index = index_of([])
     assert index.size == 0
     assert index.top({"x": 1.0}, 5) == []
 
 
 def test_empty_documents_are_allowed():
-    index = BM25Index.build([[], ["a"], []])
+    index = index_of([[], ["a"], []])
     assert [d for d, _ in index.top({"a": 1.0}, 3)] == [1]
 
 
 # --- save / load --------------------------------------------------------------------
 
 def test_save_load_round_trip(tmp_path):
-    index = BM25Index.build(CORPUS, BM25Settings(1.5, 0.6))
+    index = index_of(CORPUS, BM25Settings(1.5, 0.6))
     index.save(tmp_path / "idx")
     loaded = BM25Index.load(tmp_path / "idx")
     assert loaded.settings == BM25Settings(1.5, 0.6)
@@ -162,7 +165,7 @@ def test_save_load_round_trip(tmp_path):
 
 
 def test_loaded_arrays_are_memory_mapped_and_never_pickled(tmp_path):
-    BM25Index.build(CORPUS).save(tmp_path)
+    index_of(CORPUS).save(tmp_path)
     loaded = BM25Index.load(tmp_path)
     for name in ARRAYS:
         assert isinstance(getattr(loaded, name), np.memmap), name
@@ -178,7 +181,7 @@ def test_loaded_arrays_are_memory_mapped_and_never_pickled(tmp_path):
 @pytest.mark.parametrize("name", [f"{a}.npy" for a in ARRAYS] + ["vocab.json", "bm25.json"])
 @pytest.mark.parametrize("damage", ["truncate", "missing", "garbage"])
 def test_damaged_index_file_raises_index_store_error(tmp_path, name, damage):
-    BM25Index.build(CORPUS).save(tmp_path)
+    index_of(CORPUS).save(tmp_path)
     path = tmp_path / name
     data = path.read_bytes()
     if damage == "truncate":
@@ -193,21 +196,21 @@ def test_damaged_index_file_raises_index_store_error(tmp_path, name, damage):
 
 @pytest.mark.parametrize("name", [f"{a}.npy" for a in ARRAYS])
 def test_empty_array_file_raises_index_store_error(tmp_path, name):
-    BM25Index.build(CORPUS).save(tmp_path)
+    index_of(CORPUS).save(tmp_path)
     (tmp_path / name).write_bytes(b"")
     with pytest.raises(IndexStoreError):
         BM25Index.load(tmp_path)
 
 
 def test_inconsistent_vocabulary_raises_index_store_error(tmp_path):
-    BM25Index.build(CORPUS).save(tmp_path)
+    index_of(CORPUS).save(tmp_path)
     (tmp_path / "vocab.json").write_text(json.dumps(["商汤"]), encoding="utf-8")
     with pytest.raises(IndexStoreError, match="inconsistent"):
         BM25Index.load(tmp_path)
 
 
 def test_wrong_size_raises_index_store_error(tmp_path):
-    BM25Index.build(CORPUS).save(tmp_path)
+    index_of(CORPUS).save(tmp_path)
     meta = json.loads((tmp_path / "bm25.json").read_text())
     meta["size"] += 1
     (tmp_path / "bm25.json").write_text(json.dumps(meta))

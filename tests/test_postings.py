@@ -13,6 +13,8 @@ from retrieval.errors import IndexStoreError
 from retrieval.index import ARRAYS, BM25Index, BM25Settings, Counts
 from retrieval.postings import Merger
 
+from conftest import index_of
+
 DOCS = [
     ["商汤", "·商汤", "•商", "成立", "医疗", "医疗"],
     ["zebra", "apple", "•北", "·北京", "2024"],
@@ -39,26 +41,39 @@ def assert_same(a: BM25Index, b: BM25Index) -> None:
 
 @pytest.mark.parametrize("term", sorted({t for d in DOCS for t in d}))
 def test_scores_match_hand_written_bm25(term):
-    index = BM25Index.build(DOCS)
+    index = index_of(DOCS)
     assert np.allclose(index.scores({term: 1.0}), expected_scores(DOCS, term), rtol=1e-5)
 
 
 def test_vocabulary_is_words_sorted_then_characters_then_bigrams():
-    index = BM25Index.build(DOCS)
+    index = index_of(DOCS)
     assert index.vocab.words == sorted({t for d in DOCS for t in d if t[0] not in "·•"})
     assert index.vocab.terms[len(index.vocab.words):] == ["•京", "•北", "•商", "·北京", "·商汤"]
 
 
 def test_slices_do_not_change_the_index(monkeypatch):
     """Term runs and unpacking go a slice at a time: a run cut by a slice border is one run."""
-    whole = BM25Index.build(DOCS)
+    whole = index_of(DOCS)
     monkeypatch.setattr(postings, "SLICE", 3)
-    assert_same(BM25Index.build(DOCS), whole)
+    assert_same(index_of(DOCS), whole)
+
+
+def highest_by_hand(index: BM25Index) -> np.ndarray:
+    impacts = np.asarray(index.impacts)
+    return np.array([impacts[s:e].max() for s, e in zip(index.indptr[:-1], index.indptr[1:])], dtype=np.float32)
+
+
+def test_each_terms_highest_impact_is_kept(monkeypatch):
+    """The bound pruning skips by, also for terms cut by slice borders."""
+    docs = [[f"w{i % 7}"] * (1 + i % 5) + ["common"] * (i % 3 + 1) for i in range(60)]
+    assert np.array_equal(index_of(docs).max_impact, highest_by_hand(index_of(docs)))
+    monkeypatch.setattr(postings, "SLICE", 4)
+    assert np.array_equal(index_of(docs).max_impact, highest_by_hand(index_of(docs)))
 
 
 def test_a_tf_too_big_for_its_field_is_kept_exactly():
     docs = [["哈"] * 300 + ["笑"], ["笑", "哈"], ["•哈"] * 70000]
-    index = BM25Index.build(docs)
+    index = index_of(docs)
     assert index.tfs.dtype == np.uint32
     for term in ("哈", "笑", "•哈"):
         tid = index.vocab[term]
@@ -66,6 +81,7 @@ def test_a_tf_too_big_for_its_field_is_kept_exactly():
         assert dict(zip(index.docs[span].tolist(), index.tfs[span].tolist())) == {
             i: d.count(term) for i, d in enumerate(docs) if term in d}
         assert np.allclose(index.scores({term: 1.0}), expected_scores(docs, term), rtol=1e-5)
+    assert np.array_equal(index.max_impact, highest_by_hand(index))  # the put-back tfs' impacts count
 
 
 def test_parts_in_any_sizes_make_the_same_index(monkeypatch):
@@ -75,7 +91,7 @@ def test_parts_in_any_sizes_make_the_same_index(monkeypatch):
     merger = Merger(len(docs))
     for start, end in ((0, 1), (1, 3), (3, len(docs))):
         merger.add(Counts.of(docs[start:end], range(start, end)))
-    assert_same(merger.index(BM25Settings()), one)
+    assert_same(BM25Index.gathered(merger, BM25Settings()), one)
 
 
 def test_too_many_passages_for_the_key_fields():

@@ -113,7 +113,7 @@ def test_answer_is_cited_highlighted_and_wrapped_to_the_terminal(env):
     shown = repl.say(Q1, "[5]")
     text = flat(shown)
     assert "[1] 商汤科技成立北美智慧医疗实验室 · 第" in text and "seeds/" not in text  # title's first clause, place
-    assert {"智慧医疗实验室", "商汤"} <= set(highlighted(shown))
+    assert {"成立智慧医疗实验室", "商汤"} <= set(highlighted(shown)) and "美国新泽西" in text
     assert "\x1b[1m[1]\x1b[0m \x1b[36m商汤科技" in shown  # the rank, then the citation in its colour
     answer_lines = visible_lines(shown[shown.rindex("\n", 0, shown.index("[1]")) + 1:])  # not the prompt's redraws
     assert len(answer_lines) > 12
@@ -193,7 +193,7 @@ def test_history_persists_across_sessions_with_arrows_and_ctrl_r(env, tmp_path):
 def test_pasted_chinese_over_two_lines_is_one_question(env):
     repl = Repl(env)
     shown = repl.say("\x1b[200~商汤在哪里成立了\n智慧医疗实验室？\x1b[201~", "[5]")
-    assert "[1] 商汤科技成立北美智慧医疗实验室 · 第1句" in flat(shown) and "美国新泽西" in flat(shown) and "智慧医疗实验室" in highlighted(shown)
+    assert "[1] 商汤科技成立北美智慧医疗实验室 · 第1句" in flat(shown) and "美国新泽西" in flat(shown) and "成立智慧医疗实验室" in highlighted(shown)
     assert repl.quit() == 0
 
 
@@ -215,7 +215,7 @@ def test_no_color_on_a_terminal_means_plain_text_without_control_codes(env):
     shown = child.before
     child.sendeof()
     child.expect(pexpect.EOF)
-    assert "\x1b" not in shown and "[智慧医疗实验室]" in shown
+    assert "\x1b" not in shown and "[成立智慧医疗实验室]" in shown
     assert all(text_width(line) <= COLUMNS for line in shown.replace("\r", "").split("\n"))
 
 
@@ -239,8 +239,8 @@ PIPED_OUT = f"""> :k 2
 > {Q1}
 {CITE5.format(1, 1)}
     近日，全球领先的人工智能平台公司[商汤]科技SenseTime宣布在美国新泽西[成立智慧医疗实验室]，人工智能[医疗]领域的国际顶尖专家Dimitri Metaxas教授加盟，并担任[实验室]医学影像分析首席科学家。此前，基于在计算机视觉与深度学习领域的领先技术，[商汤]科技已经将图像识别应用于多种肿瘤的计算机辅助诊断。
-{CITE5.format(2, 10)}
-    与[商汤智慧医疗实验室]紧密合作的高校与专家还包括，纽约大学医学院心脏成像领域顶尖专家Leon Axel，罗格斯大学教授、…
+{CITE5.format(2, 4)}
+    这是[商汤]科技在海外[成立]的首个[医疗]研究[实验室]，在专注[医疗]领域人工智能技术前沿探索的同时，…
 
 > {Q2}
 {CITE5.format(1, 1)}
@@ -249,10 +249,10 @@ PIPED_OUT = f"""> :k 2
     作为[实验室医疗]影像分析[首席科学家]，Dimitri Metaxas教授表示：“[商汤]科技是全球最有价值的人工智能新锐企业，…
 
 > :more
-{CITE5.format(3, 9)}
-    同时，他拥有国际电气与电子工程师协会（IEEE）、国际医学图像计算与计算机辅助治疗学会（MICCAI）、…
-{CITE5.format(4, 8)}
+{CITE5.format(3, 8)}
     Dimitri Metaxas教授现[担任]美国罗格斯大学（Rutgers）计算机系计算生物医学成像和建模研究中心主任，在计算机视觉、…
+{CITE5.format(4, 9)}
+    同时，他拥有国际电气与电子工程师协会（IEEE）、国际医学图像计算与计算机辅助治疗学会（MICCAI）、…
 
 > :mroe
 没有 :mroe 这个命令。你是想用 :more 吗？命令有：:help :more :open N :source N :k N :reset :reload :add :quit

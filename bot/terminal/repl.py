@@ -69,7 +69,7 @@ def parse_command(line: str) -> tuple[str, list[str]] | None:
     return words[0].lower(), words[1:]
 
 
-def clean(line: str) -> str:
+def one_line(line: str) -> str:
     """One line of input: pasted line breaks and runs of spaces become single spaces."""
     return " ".join(line.split())
 
@@ -93,7 +93,7 @@ class Session:
 
     def handle(self, line: str) -> str:
         """The text to show for one input line (empty for a blank line); raises ``Quit``."""
-        line = clean(line)
+        line = one_line(line)
         if not line:
             return ""
         command = parse_command(line)
