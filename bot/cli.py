@@ -169,14 +169,15 @@ def answerer_for(args, settings: Settings, paths=None):
 
 
 def cmd_ask(args, settings: Settings) -> int:
-    from .answering import plain_text
+    from .i18n import Messages, choose, ui_language
+    from .terminal.format import plain_text
 
     question = without_surrogates(" ".join(args.question))  # undecodable bytes in argv arrive as surrogates
     answer = answerer_for(args, settings).ask(question, [without_surrogates(c) for c in args.context], args.k)
     if args.json:
         print(json_line(answer.record()))
     else:
-        print(printable(plain_text(answer)))
+        print(printable(plain_text(answer, msgs=Messages(choose(ui_language(settings.extra.get("ui")), question)))))
     return 1 if answer.problem else 0
 
 

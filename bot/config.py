@@ -79,7 +79,7 @@ CORE_RANGES: dict[type, dict[str, tuple[float, float]]] = {
                      "answer_kind_weight": (0, 10), "synonym_weight": (0, 10)},
 }
 
-FRONTEND_SECTIONS = ("telegram", "repl")
+FRONTEND_SECTIONS = ("telegram", "repl", "ui")  # ui: bot/i18n.py
 
 
 @dataclass(frozen=True)

@@ -145,3 +145,8 @@ def post_update(port: int, update: dict, secret: str | None) -> int:
             if not isinstance(exc.reason, ConnectionRefusedError) or time.monotonic() > deadline:
                 raise
             time.sleep(0.05)
+
+
+def quoted(text: str) -> str:
+    """A reply's visible text from the quoted passage on: a confident answer, in bold, comes first."""
+    return text[text.index("\n\n[1] ") + 2:] if not text.startswith("[") and "\n\n[1] " in text else text

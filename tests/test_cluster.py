@@ -15,7 +15,8 @@ import pytest
 
 distributed = pytest.importorskip("distributed")
 
-from bot.answering import Answerer, plain_text  # noqa: E402
+from bot.answering import Answerer  # noqa: E402
+from bot.terminal.format import plain_text  # noqa: E402
 from bot.batch import Item, run_batch  # noqa: E402
 from bot.cli import main  # noqa: E402
 from bot.cluster import _clusters, open_cluster  # noqa: E402
@@ -229,7 +230,7 @@ def test_both_copies_lost_gives_a_partial_answer_that_says_so(index_dir):
             answer = Answerer(sharded).ask(question)
             assert answer.result.missing_shards == (2,)
             assert answer.record()["partial"] == {"missing_shards": [2]}
-            assert "partial answer: shard 2 of the index could not be reached" in plain_text(answer)
+            assert "partial answer: shards 2 of the index could not be reached" in plain_text(answer)
             assert all(h.passage.article_id for h in answer.hits)  # the other shards' passages
         finally:
             for address in [a for a in _clusters if a == local.scheduler_address]:

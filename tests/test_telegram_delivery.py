@@ -12,12 +12,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from fake_bot_api import FakeBotAPI, message  # noqa: E402
+from fake_bot_api import LANGUAGES, FakeBotAPI, message  # noqa: E402
 from telegram_harness import Chat, RunningBot, free_port, post_update  # noqa: E402
 from telegram_rules import parse_html  # noqa: E402
 
 from bot.telegram.journal import Journal  # noqa: E402
 
+LANGUAGES.update({user: "en" for user in (701, 702, 703, 704)})  # English-speaking testers
 CONFIG = """\
 telegram:
   rate_limit_per_minute: {rate}
