@@ -26,8 +26,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, unquote
 
-from fake_faults import Faults
-from telegram_rules import BadRequest, check_markup, check_text, units
+from tests.fake_faults import Faults
+from tests.telegram_rules import BadRequest, check_markup, check_text, units
 
 @dataclass
 class Call:

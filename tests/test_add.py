@@ -17,8 +17,8 @@ from bot.cli import main
 from bot.fetching import FetchError, fetch, refuse_private
 from retrieval import formats
 
-from conftest import SEEDS, write_jsonl
-from documents import NEWS_PARAGRAPHS, NEWS_TITLE, NEWS_URL, news_page, two_page_pdf, web_server, word_file
+from tests.helpers import SEEDS, write_jsonl
+from tests.documents import NEWS_PARAGRAPHS, NEWS_TITLE, NEWS_URL, news_page, two_page_pdf, web_server, word_file
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE_LINKS = "<html><body><ul>" + "".join(f"<li><a href=/{i}>频道{i}</a></li>" for i in range(30)) + "</ul></body></html>"

@@ -12,7 +12,7 @@ from bot.config import load_settings
 from retrieval.articles import load_corpus
 from retrieval.passages import split_articles
 
-from conftest import SEEDS, TINY_ARTICLES, write_jsonl
+from tests.helpers import SEEDS, TINY_ARTICLES, write_jsonl
 
 SEED_TEXT = "\n".join(p.read_text(encoding="utf-8") for p in SEEDS.iterdir())
 LAB_QUESTION = "商湯在哪裡成立了智慧醫療實驗室？"

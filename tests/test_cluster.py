@@ -24,7 +24,7 @@ from bot.config import Settings  # noqa: E402
 from retrieval.shards import find_layout  # noqa: E402
 from retrieval.store import open_searcher  # noqa: E402
 
-from conftest import write_jsonl  # noqa: E402
+from tests.helpers import write_jsonl  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 EXT = next((p for p in (ROOT.parent / "shared" / "eval" / "ext", Path("/work/shared/eval/ext")) if p.exists()), None)

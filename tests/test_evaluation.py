@@ -14,7 +14,7 @@ from bot.evaluation import GoldError, Tally, first_hit, format_table, is_hit, re
 from retrieval import AnswerSpan
 from retrieval.errors import QuestionError
 
-from conftest import SEEDS, shared_file
+from tests.helpers import SEEDS, shared_file
 
 
 

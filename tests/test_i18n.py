@@ -6,16 +6,14 @@ from __future__ import annotations
 
 import re
 import string
-import sys
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from fake_bot_api import LANGUAGES  # noqa: E402
-from telegram_harness import LAB, Chat, RunningBot  # noqa: E402
-from telegram_rules import parse_html  # noqa: E402
+from tests.fake_bot_api import LANGUAGES  # noqa: E402
+from tests.telegram_harness import LAB, Chat, RunningBot  # noqa: E402
+from tests.telegram_rules import parse_html  # noqa: E402
 
 import bot.messages as m  # noqa: E402
 from bot.config import ConfigError  # noqa: E402
@@ -107,7 +105,7 @@ def said(chat: Chat, text: str) -> str:
 
 def press_and_wait(api, chat: Chat, call, data: str):
     """Press a button under ``call``; the edited message."""
-    from fake_bot_api import callback
+    from tests.fake_bot_api import callback
 
     api.push(callback(api, chat.user_id, call.result, data))
     return api.wait(lambda c: c.method == "editMessageText" and c.params["message_id"] == call.result["message_id"])[0]

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT
+from tests.helpers import ROOT
 
 pytestmark = pytest.mark.slow
 SOURCES = ["pyproject.toml", "README.md", "config.yaml", "seeds", "bot", "retrieval"]

@@ -1,15 +1,13 @@
 """bot/layout.py: one decision of what an answer shows, rendered plain, in colour and as Telegram HTML."""
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from telegram_rules import parse_html  # noqa: E402
+from tests.telegram_rules import parse_html  # noqa: E402
 
 from bot.answering import Answer, Answerer  # noqa: E402
 from bot.layout import ANSWER, MATCH, SENTENCE, Segment, bracketed, layout, opening, segments  # noqa: E402

@@ -6,7 +6,7 @@ import json
 import pytest
 
 from bot.cli import main
-from conftest import SEEDS
+from tests.helpers import SEEDS
 from retrieval import numerals
 from retrieval.contradiction import contradiction, years
 from retrieval.search import SearchSettings

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from bot.cli import main
-from conftest import SEEDS
+from tests.helpers import SEEDS
 from retrieval.errors import QuestionError
 from retrieval.store import RetrievalSettings, open_searcher
 

@@ -14,7 +14,7 @@ import pytest
 
 from bot.cli import main
 
-from conftest import ROOT, SEEDS, TINY_ARTICLES, write_jsonl
+from tests.helpers import ROOT, SEEDS, TINY_ARTICLES, write_jsonl
 
 QUESTION = "影谱科技这轮融资拿了多少钱？"
 COMMAND = [sys.executable, "-m", "bot"]

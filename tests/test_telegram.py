@@ -14,12 +14,12 @@ from pathlib import Path
 import pytest
 from hypothesis import example, given, settings, strategies as st
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from fake_bot_api import LANGUAGES, FakeBotAPI, callback, inline, message  # noqa: E402
-from telegram_rules import BadRequest, parse_html, units  # noqa: E402
-from telegram_harness import DIRECTOR, LAB, TITLE, Chat, RunningBot, free_port, post_update, write_corpus  # noqa: E402
-from telegram_harness import quoted as without_answer  # noqa: E402
+from tests.fake_bot_api import LANGUAGES, FakeBotAPI, callback, inline, message  # noqa: E402
+from tests.telegram_rules import BadRequest, parse_html, units  # noqa: E402
+from tests.telegram_harness import buttons, visible  # noqa: E402
+from tests.telegram_harness import DIRECTOR, LAB, TITLE, Chat, RunningBot, free_port, post_update, write_corpus  # noqa: E402
+from tests.telegram_harness import quoted as without_answer  # noqa: E402
 
 from bot.messages import NOT_COVERED  # noqa: E402
 from bot.config import ConfigError  # noqa: E402
@@ -55,19 +55,11 @@ def bot(api, tmp_path_factory):
         running.stop()
 
 
-def visible(call) -> str:
-    return parse_html(call.params["text"])
-
 
 def quoted(call) -> str:
     """The reply from the quoted passage on: a confident answer, in bold, comes first (tests/test_i18n.py)."""
     return without_answer(visible(call))
 
-
-def buttons(call) -> dict[str, str]:
-    """Button text → callback data of the keyboard under a sent message."""
-    markup = call.params.get("reply_markup") or {}
-    return {b["text"]: b["callback_data"] for row in markup.get("inline_keyboard", []) for b in row}
 
 
 def press(api: FakeBotAPI, chat: Chat, call, data: str, user_id: int | None = None):

@@ -6,17 +6,16 @@ from __future__ import annotations
 
 import json
 import signal
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from fake_bot_api import DOCUMENT, PHOTO, STICKER, VOICE, LANGUAGES, callback, message  # noqa: E402
-from telegram_harness import Chat, RunningBot, quoted  # noqa: E402
-from telegram_rules import parse_html  # noqa: E402
+from tests.fake_bot_api import DOCUMENT, PHOTO, STICKER, VOICE, LANGUAGES, callback, message  # noqa: E402
+from tests.telegram_harness import buttons, visible  # noqa: E402
+from tests.telegram_harness import Chat, RunningBot, quoted  # noqa: E402
+from tests.telegram_rules import parse_html  # noqa: E402
 
 from bot import messages as m  # noqa: E402
 from bot.i18n import Messages  # noqa: E402
@@ -45,13 +44,6 @@ def bot(api, tmp_path_factory):
         running.stop()
 
 
-def visible(call) -> str:
-    return parse_html(call.params["text"])
-
-
-def buttons(call) -> dict[str, str]:
-    markup = call.params.get("reply_markup") or {}
-    return {b["text"]: b["callback_data"] for row in markup.get("inline_keyboard", []) for b in row}
 
 
 def press(api, chat: Chat, call, data: str):

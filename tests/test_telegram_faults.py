@@ -8,18 +8,16 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sys
 import threading
 import time
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from fake_bot_api import FakeBotAPI, message  # noqa: E402
-from telegram_harness import Chat, RunningBot  # noqa: E402
-from telegram_rules import parse_html  # noqa: E402
+from tests.fake_bot_api import FakeBotAPI, message  # noqa: E402
+from tests.telegram_harness import Chat, RunningBot  # noqa: E402
+from tests.telegram_rules import parse_html  # noqa: E402
 
 from bot.telegram.config import telegram_settings  # noqa: E402
 
