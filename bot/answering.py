@@ -50,7 +50,7 @@ class Answer:
         return self.result.hits if self.result else []
 
     def record(self, ident: str | int | None = None) -> dict:
-        """The batch JSONL record (see ARCHITECTURE.md)."""
+        """The batch JSONL record (the contract is in docs/architecture.md)."""
         out = {"id": ident, "question": self.question, "answered": self.answered,
                "passages": [passage_record(h) for h in self.hits], "answer": answer_record(self)}
         if self.problem:

@@ -16,33 +16,12 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from . import formats
+from .records import MAX_ARTICLE, NUL_LINE, Article, LoadProblem, too_long  # noqa: F401 (the loaders' API)
 from .errors import CorpusError
 from .safetext import SURROGATE, without_surrogates
 
 SUFFIXES = {".tsv", ".jsonl", ".txt", ".md", ".markdown"} | formats.SUFFIXES
 MAX_TITLE = 300  # a "title" longer than this before the TAB is body text, not a TSV title
-MAX_ARTICLE = 5_000_000  # characters; a longer article is almost surely a broken file, and would stall indexing
-
-
-@dataclass(frozen=True)
-class Article:
-    id: str
-    title: str
-    source: str
-    text: str
-    date: str = ""  # as the article gives it (a page's publication date, JSONL "date"), "" if unknown
-    url: str = ""  # where the article lives on the web (a page's canonical URL, JSONL "url")
-
-
-@dataclass(frozen=True)
-class LoadProblem:
-    path: str
-    line: int  # 0 when the problem concerns the whole file
-    message: str
-
-    def __str__(self) -> str:
-        where = f"{self.path}:{self.line}" if self.line else self.path
-        return f"{where}: {self.message}"
 
 
 @dataclass
@@ -200,7 +179,6 @@ def decode(path: Path, data: bytes) -> str | LoadProblem:
         return LoadProblem(str(path), line, f"not UTF-8 ({named}?); convert it, e.g. {command}")
 
 
-NUL_LINE = "NUL byte in the line (a damaged file?); line skipped"
 
 
 def binary(sample: bytes) -> bool:
@@ -246,16 +224,6 @@ def looks_like_tsv(text: str) -> bool:
     titled = sum(0 < line.find("\t") <= MAX_TITLE for line in lines)
     part, whole = TSV_SHARE  # whole numbers: no float rounding at the boundary
     return bool(lines) and titled * whole >= part * len(lines) and (titled >= 2 or titled == len(lines))
-
-
-def too_long(path: Path, number: int, line: str) -> LoadProblem | None:
-    """A problem when a line (or article) is too long or holds a NUL byte, else None."""
-    if "\x00" in line:
-        return LoadProblem(str(path), number, NUL_LINE)
-    if len(line) <= MAX_ARTICLE:
-        return None
-    return LoadProblem(str(path), number, f"{len(line) / 1e6:.0f} million characters, over the "
-                       f"{MAX_ARTICLE / 1e6:.0f} million an article may have; split it into several; skipped")
 
 
 def numbered_lines(path: Path, text: str) -> Iterator[tuple[int, str] | LoadProblem]:
