@@ -364,11 +364,11 @@ def test_wrapping_counts_wide_characters_twice_and_keeps_words_whole():
 
 def test_control_characters_in_articles_never_reach_the_terminal():
     from bot.layout import MATCH, Segment
-    from bot.terminal.format import COLOUR, block, shorten
+    from bot.terminal.format import COLOUR, block, fit_columns
 
     lines = block("[1] ", "危险\x1b[2J文本\twith tab", Format(COLOUR, lambda: 40), marks=[Segment(0, 2, (MATCH,))])
     assert lines == ["[1] \x1b[1;31m危险\x1b[0m [2J文本 with tab"]
-    assert shorten("a\x1b\r\nb", 10) == ("a   b", [])
+    assert fit_columns("a\x1b\r\nb", 10) == ("a   b", [])
 
 
 def test_warm_up_asks_the_answerer_in_the_background():

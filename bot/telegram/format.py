@@ -141,7 +141,7 @@ def help_html(bot_name: str, articles: int, passages: int, corpus: str, msgs: Me
 
 TOKEN = re.compile(r"<[^>]*>|&#?\w+;|[^<&]|[<&]")
 TAG = re.compile(r"<(/?)([a-zA-Z-]+)")
-SENTENCE_END = set("。！？!?；;")
+SPLIT_AFTER = set("。！？!?；;")  # a long message is best split after these
 EMPTY = re.compile(r"<([a-zA-Z-]+)[^>]*></\1>")
 
 
@@ -173,7 +173,7 @@ def split_html(html: str, limit: int = LIMIT) -> list[str]:
         chunk.append(token)
         size += units(token)
         stack = after
-        if not tag and (token == "\n" or token in SENTENCE_END):
+        if not tag and (token == "\n" or token in SPLIT_AFTER):
             breaks.append((len(chunk), list(stack)))
     pieces.append("".join(chunk))
     return [p.strip() for p in pieces if visible(p).strip()]

@@ -154,7 +154,7 @@ def block(prefix: str, text: str, fmt: Format, role: str = "", marks: Marks = ()
     return out
 
 
-def shorten(text: str, columns: int, spans: Spans = (), extra: int = 0) -> tuple[str, list[tuple[int, int]]]:
+def fit_columns(text: str, columns: int, spans: Spans = (), extra: int = 0) -> tuple[str, list[tuple[int, int]]]:
     """``text`` on one line, cut to ``columns`` (at a sentence end when one is near, else with an
     ellipsis), and its spans clipped to match. ``extra``: the columns a marked span adds (plain brackets)."""
     text = "".join(" " if ch.isspace() else ch for ch in printable(text))  # one line; offsets unchanged
@@ -183,7 +183,7 @@ def short_lines(item: Snippet, fmt: Format) -> list[str]:
     width = fmt.width()
     columns = width - len(INDENT) if width else SHORT_UNWRAPPED
     spans = [(s, e) for s, e, _ in item.marks]
-    text, spans = shorten(item.text, max(columns, 10), spans, fmt.style.mark_width)
+    text, spans = fit_columns(item.text, max(columns, 10), spans, fmt.style.mark_width)
     body = render(text, matches(spans), fmt.style.marked)
     return block(rank(item.hit, fmt), item.cite.line, fmt, "cite") + [INDENT + body]
 
