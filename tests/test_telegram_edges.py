@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 
-from tests.fake_bot_api import DOCUMENT, PHOTO, STICKER, VOICE, LANGUAGES, callback, message  # noqa: E402
+from tests.fake_bot_api import DOCUMENT, PHOTO, STICKER, VOICE, LANGUAGES, FakeBotAPI, callback, message  # noqa: E402
 from tests.telegram_harness import buttons, visible  # noqa: E402
 from tests.telegram_harness import Chat, RunningBot, quoted  # noqa: E402
 from tests.telegram_rules import parse_html  # noqa: E402
@@ -106,17 +106,35 @@ def test_the_article_button_after_a_reload_removed_the_article(api, bot):
     chat = Chat(api, 906, 906)
     [answer] = chat.say("智慧医疗实验室在哪里？")
     corpus = bot.folder / "corpus.jsonl"
-    kept = [line for line in corpus.read_text(encoding="utf-8").splitlines() if json.loads(line)["id"] != "lab"]
+    whole = corpus.read_text(encoding="utf-8")
+    kept = [line for line in whole.splitlines() if json.loads(line)["id"] != "lab"]
     corpus.write_text("\n".join(kept) + "\n", encoding="utf-8")
     bot.proc.send_signal(signal.SIGHUP)
-    api.until(lambda: "Reloaded: 12 articles" in bot.output(), timeout=30, what="the reload")
-    for label in ("📰 Article 1", "¶ 1"):
-        ack = press(api, chat, answer, buttons(answer)[label])
-        assert ack.params["text"] == ARTICLE_GONE and ack.params["show_alert"] is True
-    assert len(chat.sent()) == 1 and "error while handling" not in bot.output()
+    try:
+        api.until(lambda: "Reloaded: 12 articles" in bot.output(), timeout=30, what="the reload")
+        for label in ("📰 Article 1", "¶ 1"):
+            ack = press(api, chat, answer, buttons(answer)[label])
+            assert ack.params["text"] == ARTICLE_GONE and ack.params["show_alert"] is True
+        assert len(chat.sent()) == 1 and "error while handling" not in bot.output()
+    finally:  # the other tests of this module (in any order) ask about the lab again
+        corpus.write_text(whole, encoding="utf-8")
+        bot.proc.send_signal(signal.SIGHUP)
+        api.until(lambda: "Reloaded: 13 articles" in bot.output(), timeout=30, what="the reload back")
 
 
-def test_shutdown_during_an_outage_logs_one_line_per_question_and_loses_none(api, bot, tmp_path):
+def test_shutdown_during_an_outage_logs_one_line_per_question_and_loses_none(tmp_path):
+    """A bot and a fake API of its own: this test stops its bot, the others of the module share theirs."""
+    api = FakeBotAPI().start()
+    bot = RunningBot(api, tmp_path / "bot", CONFIG.format(state=tmp_path / "bot" / "state.json"))
+    try:
+        bot.wait_ready()
+        stop_during_an_outage(api, bot)
+    finally:
+        bot.stop()
+        api.stop()
+
+
+def stop_during_an_outage(api, bot) -> None:
     chats = [-9100 - i for i in range(5)]
     for chat in chats:
         api.fail_chat(chat, 502)
