@@ -53,7 +53,20 @@ def bot(api, tmp_path_factory):
         yield running
     finally:
         running.stop()
+    stopped_cleanly(api, running)
 
+
+def stopped_cleanly(api, bot) -> None:
+    """After the module's tests, in whatever order they ran: nothing rejected, a clean stop, every
+    update served was handled, and no token in the log or the state file."""
+    assert [(c.method, c.error) for c in api.errors()] == []
+    assert bot.returncode == 0
+    log = bot.output()
+    assert api.token not in log and "HTTP Request" not in log
+    state = json.loads(bot.state.read_text(encoding="utf-8"))  # the follow-ups and answered updates, no token
+    assert api.token not in bot.state.read_text(encoding="utf-8") and state["high"] == max(api.pushed)
+    assert {uid for uid, _, _ in state["answered"]} == api.served
+    assert oct(bot.state.stat().st_mode & 0o777) == "0o600"
 
 
 def quoted(call) -> str:
@@ -278,27 +291,25 @@ def test_sighup_reloads_changed_articles_while_running(api, bot, tmp_path):
     before = chat.say("普洱茶产于哪里？")[-1]
     assert "云南" not in visible(before)
     corpus = bot.folder / "corpus.jsonl"
+    whole = corpus.read_text(encoding="utf-8")
     with open(corpus, "a", encoding="utf-8") as f:
         f.write(json.dumps({"id": "tea", "title": "普洱茶", "text": "普洱茶产于云南，是一种发酵茶。"}, ensure_ascii=False) + "\n")
     bot.proc.send_signal(signal.SIGHUP)
-    deadline = time.monotonic() + 30
-    while "Reloaded: 14 articles" not in bot.output():
-        assert time.monotonic() < deadline, bot.output()
-        time.sleep(0.2)
-    after = chat.say("普洱茶产于哪里？")[-1]
-    assert quoted(after).startswith("[1] 普洱茶 · sentence 1\n普洱茶产于云南")
+    try:
+        api.until(lambda: "Reloaded: 14 articles" in bot.output(), timeout=30, what="the reload")
+        after = chat.say("普洱茶产于哪里？")[-1]
+        assert quoted(after).startswith("[1] 普洱茶 · sentence 1\n普洱茶产于云南")
+    finally:  # the module's other tests, in any order, know the 13 articles
+        corpus.write_text(whole, encoding="utf-8")
+        bot.proc.send_signal(signal.SIGHUP)
+        api.until(lambda: "Reloaded: 13 articles" in bot.output(), timeout=30, what="the reload back")
 
 
-def test_nothing_rejected_clean_stop_and_no_token_in_logs(api, bot):
-    assert [(c.method, c.error) for c in api.errors()] == []
-    assert bot.stop() == 0
+def test_the_log_says_what_was_answered(api, bot):
+    Chat(api, 107, 107).say("智慧医疗实验室在哪里？")
     log = bot.output()
-    assert api.token not in log and "HTTP Request" not in log
-    state = json.loads(bot.state.read_text(encoding="utf-8"))  # the follow-ups and answered updates, no token
-    assert api.token not in bot.state.read_text(encoding="utf-8") and state["high"] == max(api.pushed)
-    assert {uid for uid, _, _ in state["answered"]} == api.served  # every update served was handled
-    assert state["chats"]["103"] == ["主任是谁？"] and oct(bot.state.stat().st_mode & 0o777) == "0o600"
     assert "outcome=answered" in log and "question='智慧医疗实验室在哪里？'" in log and "latency_ms=" in log
+    assert api.token not in log
 
 
 # --- webhook bot -------------------------------------------------------------------------------

@@ -41,6 +41,10 @@ def bot(api, tmp_path_factory):
         yield running
     finally:
         running.stop()
+    # after the module's tests, in whatever order: no token in any message, the state file or the log
+    assert all(api.token not in c.params.get("text", "") for c in api.calls)
+    assert api.token not in running.state.read_text(encoding="utf-8")
+    assert running.returncode == 0 and api.token not in running.output()
 
 
 def ask(api: FakeBotAPI, chat_id: int, text: str) -> int:
@@ -123,10 +127,11 @@ def test_a_429_is_honoured(api, bot):
     assert replies(api, chat) == [question]
 
 
-def test_no_token_anywhere_after_the_faults(api, bot):
-    assert all(api.token not in c.params.get("text", "") for c in api.calls)
-    assert api.token not in bot.state.read_text(encoding="utf-8")
-    assert bot.stop() == 0 and api.token not in bot.output()
+def test_no_token_in_what_the_bot_sends(api, bot):
+    question = ask(api, -6004, "长城")
+    api.until(lambda: api.sent(-6004), what="the answer")
+    assert replies(api, -6004) == [question]
+    assert all(api.token not in c.params.get("text", "") for c in api.calls) and api.token not in bot.output()
 
 
 # --- kill and restart --------------------------------------------------------------------------
