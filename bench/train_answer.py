@@ -19,6 +19,8 @@ import json
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
+from typing import NamedTuple
 
 import numpy as np
 
@@ -31,18 +33,18 @@ from retrieval import answer as ans  # noqa: E402
 from retrieval import answer_features as af  # noqa: E402
 from retrieval.errors import QuestionError  # noqa: E402
 from retrieval.qtype import KINDS  # noqa: E402
-from retrieval.search import clean  # noqa: E402
+from retrieval.search import strip_markup  # noqa: E402
 from retrieval.store import open_searcher  # noqa: E402
 
 SETS = ("cmrc2018-trial", "drcd-dev")
 FOLDS = 5
 PUNCT = re.compile(r"[\W_]")
-NEGATIVES = 100_000  # candidates of a question kept beside the labelled ones (all: sampling them cost 2 F1 points)
 
 
-def questions(searcher, gold: Path):
-    """Per gold question: its inputs, labels, gold answers, coverage and article."""
-    rng = np.random.default_rng(0)
+def retrieved(searcher, gold: Path):
+    """Per answered gold question, what the answer step is given: the normalised question and
+    context, the search terms with their idf, the top hits' texts and scores (JSON-able, so a
+    run can keep them: ``--cache``)."""
     for _, item in read_gold(gold):
         if isinstance(item, str) or not item.get("gold"):
             continue
@@ -52,19 +54,32 @@ def questions(searcher, gold: Path):
             continue
         if not result.answered:
             continue
-        cleaned = clean(result.question)
-        context = [searcher.analyzer.normalise(clean(c)) for c in (item.get("context") or [])[-2:]]
-        own, merged = searcher.query(cleaned, [clean(c) for c in item.get("context") or []])
-        found = ans.inputs(searcher.analyzer, searcher.index.idf, searcher.analyzer.normalise(cleaned), context,
-                           merged, own, result.hits)
-        answers = gold_answers(item)
-        labels = overlap_labels(found, answers)
-        keep = np.flatnonzero(labels > 0)
-        rest = np.flatnonzero(labels == 0)
-        if len(rest) > NEGATIVES:
-            rest = rng.choice(rest, NEGATIVES, replace=False)
-        yield {"found": found, "labels": labels, "answers": answers, "coverage": result.coverage,
-               "article": result.hits[0].passage.title if result.hits else "", "train": np.concatenate([keep, rest])}
+        cleaned = strip_markup(result.question)  # as Searcher.search gives them to find_answer
+        most = searcher.settings.max_question
+        earlier = [strip_markup(c[:most]) for c in item.get("context") or []]
+        context = [searcher.analyzer.normalise(c) for c in earlier[-2:]]
+        own, merged = searcher.query(cleaned, earlier)
+        yield {"question": searcher.analyzer.normalise(cleaned), "context": context, "merged": merged, "own": own,
+               "idf": {t: float(searcher.index.idf(t)) for t in merged},
+               "hits": [(h.passage.text, float(h.score)) for h in result.hits[:ans.HITS]],
+               "coverage": result.coverage, "answers": gold_answers(item),
+               "article": result.hits[0].passage.title if result.hits else ""}
+
+
+class Hit(NamedTuple):
+    passage: SimpleNamespace
+    score: float
+
+
+def questions(analyzer, records: list[dict]):
+    """Per retrieved question: its inputs, labels, gold answers, coverage and article."""
+    for r in records:
+        hits = [Hit(SimpleNamespace(text=t), s) for t, s in r["hits"]]
+        found = ans.inputs(analyzer, lambda t, idf=r["idf"]: idf.get(t, 0.0), r["question"], r["context"],
+                           r["merged"], r["own"], hits)
+        labels = overlap_labels(found, r["answers"])
+        yield {"found": found, "labels": labels, "answers": r["answers"], "coverage": r["coverage"],
+               "article": r["article"], "train": np.arange(len(labels))}
 
 
 def overlap_labels(found: ans.Inputs, answers: list[str]) -> np.ndarray:
@@ -193,17 +208,25 @@ def threshold_for(prob: np.ndarray, right: np.ndarray, precision: float) -> floa
     return float(prob[order][ok.max()]) if len(ok) else 1.0
 
 
-def load() -> dict[str, list[dict]]:
+def load(cache: Path | None = None) -> dict[str, list[dict]]:
+    """Each set's questions with their inputs; the retrieval step read from ``cache`` when it
+    holds it (written there otherwise), so a run over new features costs the features only."""
     settings = load_settings(ROOT / "config.yaml")
     ext = ROOT.parent / "shared" / "eval" / "ext"
     if not ext.exists():
         ext = Path("/work/shared/eval/ext")
-    out = {}
+    kept = json.loads(cache.read_text(encoding="utf-8")) if cache and cache.exists() else {}
+    out, analyzer = {}, None
     for name in SETS:
         t = time.time()
         opened = open_searcher([ext / f"{name}.corpus.jsonl"], settings.retrieval(), settings.index_dir)
-        out[name] = list(questions(opened.searcher, ext / f"{name}.gold.jsonl"))
+        analyzer = opened.searcher.analyzer
+        if name not in kept:
+            kept[name] = list(retrieved(opened.searcher, ext / f"{name}.gold.jsonl"))
+        out[name] = list(questions(analyzer, kept[name]))
         print(f"{name}: {len(out[name])} questions in {time.time() - t:.0f} s", file=sys.stderr)
+    if cache and not cache.exists():
+        cache.write_text(json.dumps(kept, ensure_ascii=False), encoding="utf-8")
     return out
 
 
@@ -249,9 +272,10 @@ def write_weights(data: list[dict], report: dict, threshold: float) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--write", action="store_true", help="write retrieval/data/answer_weights.json")
+    parser.add_argument("--cache", type=Path, help="JSON file keeping the retrieval step between runs")
     parser.add_argument("--precision", type=float, default=0.9, help="held-out precision the threshold aims at")
     args = parser.parse_args()
-    sets = load()
+    sets = load(args.cache)
     data = [d for name in SETS for d in sets[name]]
     picks, threshold = cross_validate(data, args.precision)
     report, start = {}, 0

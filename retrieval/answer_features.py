@@ -34,12 +34,14 @@ KIND_COLUMN = {"time": "time", "number": "num", "person": "nr", "place": "ns", "
 TAG_CLASSES = ("nr", "ns", "nt", "t", "m", "q", "n", "v", "a", "eng", "x")  # and the rest
 POS = tuple(f"{edge}_{tag}" for edge in ("first", "last") for tag in TAG_CLASSES + ("other",))
 KIND_FEATURES = POS + ("has_time", "has_num", "ends_q", "has_nr", "has_ns", "has_nt", "has_title", "last_noun", "log_chars",
-                 "has_comma", "clause", "frac_in_q", "all_eng", "one_word", "after_trigger")
+                 "has_comma", "clause", "frac_in_q", "all_eng", "one_word", "after_trigger",
+                 "left_match", "right_match", "both_match")
 BASE_FEATURES = ("log_chars", "words", "frac_in_q", "any_in_q2", "commas", "has_comma", "start_edge", "end_edge",
                  "clause", "left_q", "right_q", "left_near", "right_near", "left_align", "right_align",
                  "after_trigger", "before_de", "first_verb", "last_noun", "last_verb", "has_nr", "has_ns", "has_nt",
                  "has_time", "has_num", "ends_q", "all_eng", "has_title", "one_word", "frac_ctx",
-                 "left_window", "right_window", "single_char", "sentence_kind", "share", "own_share", "rel_share", "best_sentence", "rank1", "rank2", "rank3", "rel_score")
+                 "left_window", "right_window", "single_char", "sentence_kind",
+                 "left_match", "right_match", "both_match", "bigram_share", "wh_left_in", "wh_right_in", "log_sentence", "share", "own_share", "rel_share", "best_sentence", "rank1", "rank2", "rank3", "rel_score")
 SHARED = frozenset(BASE_FEATURES) & frozenset(KIND_FEATURES)
 WIDTH = len(BASE_FEATURES) + len(KIND_FEATURES)  # a candidate's row: the base features, then its kind's block
 
@@ -185,6 +187,7 @@ def features(words, text: str, q: Question, sentence: Sentence) -> tuple[np.ndar
                         ("best_sentence", sentence.best), ("rank1", sentence.rank == 1), ("rank2", sentence.rank == 2),
                         ("rank3", sentence.rank >= 3), ("rel_score", sentence.rel_score)):
         f[name][:] = value
+    alignment_features(f, words, text, q, i, j)
     kind_column = KIND_COLUMN.get(q.kind)
     f["sentence_kind"][:] = kind_column is not None and bool(rows[:, COL[kind_column]].any())
     for k, name in enumerate(KIND_FEATURES):  # the kind block repeats some base features
@@ -240,3 +243,42 @@ def edge_features(f: dict, rows: np.ndarray, i: np.ndarray, j: np.ndarray, flags
     for edge, at in (("first", classes[i]), ("last", classes[j - 1])):
         for n_, tag in enumerate(TAG_CLASSES + ("other",)):
             f[f"{edge}_{tag}"][:] = at == n_
+
+
+MATCH = 4  # characters compared on each side of a candidate with those around the question word
+
+
+def edges_of(q: Question) -> tuple[str, str]:
+    """The question's text just before its question word and just after it, punctuation dropped."""
+    return PUNCT_TAIL.sub("", q.left)[-MATCH:], PUNCT_HEAD.sub("", q.right)[:MATCH]
+
+
+PUNCT_TAIL = re.compile(r"[\W_]+$")
+PUNCT_HEAD = re.compile(r"^[\W_]+")
+
+
+def matched_chars(text: str, at: int, part: str, before: bool) -> int:
+    """How many characters of ``part`` (its end when ``before``, else its start) stand at ``at``."""
+    for size in range(len(part), 0, -1):
+        if (text[max(at - size, 0):at] == part[-size:]) if before else (text[at:at + size] == part[:size]):
+            return size
+    return 0
+
+
+def alignment_features(f: dict, words, text: str, q: Question, i: np.ndarray, j: np.ndarray) -> None:
+    """The question laid over the sentence: "X是谁" against "…X是<span>…" — the characters
+    before the candidate matching those before the question word, those after it those after;
+    and how much of the question the sentence repeats (character bigrams, in its words' order)."""
+    left, right = edges_of(q)
+    starts = np.array([matched_chars(text, w[0], left, True) for w in words], dtype=np.float32) / MATCH
+    ends = np.array([matched_chars(text, w[1], right, False) for w in words], dtype=np.float32) / MATCH
+    f["left_match"][:] = starts[i]
+    f["right_match"][:] = ends[j - 1]
+    f["both_match"][:] = starts[i] * ends[j - 1]
+    sentence = text[words[0][0]:words[-1][1]]
+    asked = [PUNCT_TAIL.sub("", q.left), PUNCT_HEAD.sub("", q.right)]
+    grams = {p[k:k + 2] for p in asked for k in range(len(p) - 1) if not PUNCT.match(p[k:k + 2])}
+    f["bigram_share"][:] = sum(g in sentence for g in grams) / len(grams) if grams else 0.0
+    f["wh_left_in"][:] = bool(left[-2:]) and left[-2:] in sentence
+    f["wh_right_in"][:] = bool(right[:2]) and right[:2] in sentence
+    f["log_sentence"][:] = np.log1p(len(sentence)) / 5
