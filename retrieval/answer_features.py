@@ -258,9 +258,14 @@ def edge_features(f: dict, rows: np.ndarray, i: np.ndarray, j: np.ndarray, flags
 MATCH = 4  # characters compared on each side of a candidate with those around the question word
 
 
-def edges_of(q: Question) -> tuple[str, str]:
-    """The question's text just before its question word and just after it, punctuation dropped."""
-    return PUNCT_TAIL.sub("", q.left)[-MATCH:], PUNCT_HEAD.sub("", q.right)[:MATCH]
+@lru_cache(maxsize=64)
+def edges_of(left: str, right: str) -> tuple[str, str, tuple]:
+    """The question's text just before its question word and just after it, punctuation
+    dropped; and its character uni-, bi- and trigrams (one question's sentences share them)."""
+    asked = (PUNCT_TAIL.sub("", left), PUNCT_HEAD.sub("", right))
+    grams = tuple(frozenset(p[k:k + size] for p in asked for k in range(len(p) - size + 1) if not PUNCT.match(p[k:k + size]))
+                  for size in (1, 2, 3))
+    return asked[0][-MATCH:], asked[1][:MATCH], grams
 
 
 PUNCT_TAIL = re.compile(r"[\W_]+$")
@@ -279,17 +284,18 @@ def alignment_features(f: dict, words, text: str, q: Question, i: np.ndarray, j:
     """The question laid over the sentence: "X是谁" against "…X是<span>…" — the characters
     before the candidate matching those before the question word, those after it those after;
     and how much of the question the sentence repeats (character bigrams, in its words' order)."""
-    left, right = edges_of(q)
-    starts = np.array([matched_chars(text, w[0], left, True) for w in words], dtype=np.float32) / MATCH
-    ends = np.array([matched_chars(text, w[1], right, False) for w in words], dtype=np.float32) / MATCH
+    left, right, grams = edges_of(q.left, q.right)
+    # only a word whose neighbouring character is the part's last (first) one can match any of it
+    starts = np.array([bool(left) and text[w[0] - 1:w[0]] == left[-1] and matched_chars(text, w[0], left, True)
+                       for w in words], dtype=np.float32) / MATCH
+    ends = np.array([bool(right) and text[w[1]:w[1] + 1] == right[0] and matched_chars(text, w[1], right, False)
+                     for w in words], dtype=np.float32) / MATCH
     f["left_match"][:] = starts[i]
     f["right_match"][:] = ends[j - 1]
     f["both_match"][:] = starts[i] * ends[j - 1]
     sentence = text[words[0][0]:words[-1][1]]
-    asked = [PUNCT_TAIL.sub("", q.left), PUNCT_HEAD.sub("", q.right)]
-    for name, size in (("char_share", 1), ("bigram_share", 2), ("trigram_share", 3)):
-        grams = {p[k:k + size] for p in asked for k in range(len(p) - size + 1) if not PUNCT.match(p[k:k + size])}
-        f[name][:] = sum(g in sentence for g in grams) / len(grams) if grams else 0.0
+    for name, some in zip(("char_share", "bigram_share", "trigram_share"), grams):
+        f[name][:] = sum(g in sentence for g in some) / len(some) if some else 0.0
     f["wh_left_in"][:] = bool(left[-2:]) and left[-2:] in sentence
     f["wh_right_in"][:] = bool(right[:2]) and right[:2] in sentence
     f["log_sentence"][:] = np.log1p(len(sentence)) / 5
