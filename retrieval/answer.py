@@ -24,7 +24,7 @@ from .passages import sentence_ends
 from .qtype import KINDS, kind_of, wh_span
 
 HITS = 3  # passages the answer may come from
-SENTENCES = 5  # best sentences of those given candidates
+SENTENCES = 4  # best sentences of those given candidates (5: +0.5 ms a question)
 
 
 class AnswerSpan(NamedTuple):
@@ -161,7 +161,8 @@ def pick(found: "Inputs", m: Model) -> tuple[int, float, float]:
     linear = scored(found, m.span)
     if m.trees is None:
         return choose(linear)
-    top = np.argsort(-linear, kind="stable")[:answer_trees.TOP]
+    top = np.argpartition(-linear, answer_trees.TOP)[:answer_trees.TOP] if len(linear) > answer_trees.TOP else np.arange(len(linear))
+    top = top[np.argsort(-linear[top], kind="stable")]
     top = top[linear[top] > -1e3]  # those of the kind asked for, when any is
     best, prob, margin = choose(answer_trees.predict(m.trees, answer_trees.rows(found.x, linear, top, found.kind)))
     return int(top[best]), prob, margin

@@ -78,8 +78,9 @@ def shipped() -> Trees | None:
 def predict(trees: Trees, x: np.ndarray) -> np.ndarray:
     """The sum of every tree's leaf value for each row of ``x``."""
     node = np.broadcast_to(trees.roots, (len(x), len(trees.roots))).copy()
-    row = np.arange(len(x))[:, None]
+    flat = np.ascontiguousarray(x).ravel()
+    offset = (np.arange(len(x)) * x.shape[1])[:, None]
     for _ in range(trees.depth):
-        left = x[row, trees.feature[node]] <= trees.threshold[node]
-        node = np.where(left, trees.left[node], trees.right[node])
-    return trees.value[node].sum(axis=1)
+        left = flat.take(offset + trees.feature.take(node)) <= trees.threshold.take(node)
+        node = np.where(left, trees.left.take(node), trees.right.take(node))
+    return trees.value.take(node).sum(axis=1)
