@@ -8,19 +8,25 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Callable, NamedTuple, Sequence
 
 from retrieval import Hit, SearchResult, Searcher
 from retrieval.errors import QuestionError
+from retrieval.passages import sentence_ends
 
-NOT_COVERED = "The articles don't seem to cover this. The closest passages:"
-NO_HITS = "The articles don't say anything about this."
-CANT_SEARCH = "Can't search that:"  # followed by the reason the question could not be searched
+from . import messages as m
+from .i18n import Messages
+
+RECORD = Messages()  # the batch record's notices are English, whatever the interface speaks
 
 
-def cut_notice(length: int) -> str:
-    """The note shown when a long question was cut to its first ``length`` characters."""
-    return f"(question cut to its first {length} characters)"
+class Place(NamedTuple):
+    """Where a hit's passage is, for a reader: the paragraph (None when the article is one
+    paragraph), the sentence of the article it starts at, and the article's date and URL if known."""
+    paragraph: int | None
+    sentence: int
+    date: str | None = None
+    url: str | None = None
 
 
 @dataclass(frozen=True)
@@ -28,6 +34,12 @@ class Answer:
     question: str
     result: SearchResult | None
     problem: str | None = None  # why the question could not be searched
+    places: tuple[Place, ...] = ()  # one per hit, in order (empty: not looked up)
+
+    def place(self, hit: Hit) -> Place:
+        if len(self.places) >= hit.rank:
+            return self.places[hit.rank - 1]
+        return Place(hit.passage.paragraph, 1)
 
     @property
     def answered(self) -> bool:
@@ -38,21 +50,18 @@ class Answer:
         return self.result.hits if self.result else []
 
     def record(self, ident: str | int | None = None) -> dict:
-        """The batch JSONL record (see ARCHITECTURE.md)."""
+        """The batch JSONL record (the contract is in docs/architecture.md)."""
         out = {"id": ident, "question": self.question, "answered": self.answered,
                "passages": [passage_record(h) for h in self.hits], "answer": answer_record(self)}
         if self.problem:
             out["error"] = self.problem
         if self.result and self.result.truncated:
-            out["notice"] = cut_notice(len(self.result.question))
+            out["notice"] = RECORD(m.CUT_NOTICE, length=len(self.result.question))
         if self.result and self.result.notice:  # a year the articles contradict: what they cover instead
-            out["notice"] = " ".join(filter(None, (out.get("notice"), contradiction_notice(self.result.notice))))
+            out["notice"] = " ".join(filter(None, (out.get("notice"), f"({self.result.notice})")))
+        if self.result and self.result.missing_shards:
+            out["partial"] = {"missing_shards": list(self.result.missing_shards)}
         return out
-
-
-def contradiction_notice(said: str) -> str:
-    """The note shown when a question names a year the articles contradict ("the articles cover 2018, not 2020")."""
-    return f"({said})"
 
 
 def answer_record(answer: Answer) -> dict | None:
@@ -71,24 +80,6 @@ def passage_record(hit: Hit) -> dict:
     return record | {k: v for k, v in (("date", p.date), ("url", p.url)) if v}  # only when the article has them
 
 
-def citation(hit: Hit) -> str:
-    """``title · ¶paragraph · source``, the citation every frontend prints."""
-    p = hit.passage
-    part = f".{p.part}" if p.part > 1 else ""
-    return f"{p.title} · ¶{p.paragraph}{part} · {hit.source}"
-
-
-def mark(text: str, spans: Sequence[tuple[int, int]], on: Callable[[str], str],
-         off: Callable[[str], str] = lambda s: s) -> str:
-    """``text`` with each highlighted span passed through ``on`` and the rest through ``off``."""
-    out, pos = [], 0
-    for start, end in spans:
-        out += [off(text[pos:start]), on(text[start:end])]
-        pos = end
-    out.append(off(text[pos:]))
-    return "".join(out)
-
-
 class Answerer:
     """Answers questions with one searcher; frontends keep the conversation."""
 
@@ -98,27 +89,29 @@ class Answerer:
         self.reopen = reopen  # builds a searcher over the corpus as it is now (re-indexing what changed)
         self.reload_lock = threading.Lock()
 
-    def reload(self) -> str:
+    def reload(self, msgs: Messages = RECORD) -> str:
         """Re-read the corpus and swap the new index in. Questions keep being answered meanwhile:
         each one uses the searcher it started with, so none is dropped or sees half an index."""
         if self.reopen is None:
-            return "Reloading is not available here."
+            return msgs(m.RELOAD_UNAVAILABLE)
         if not self.reload_lock.acquire(blocking=False):
-            return "A reload is already running."
+            return msgs(m.RELOAD_RUNNING)
         try:
             before = (self.article_count, self.passage_count)
             self.searcher = self.reopen()  # one reference swap: atomic for the readers
         finally:
             self.reload_lock.release()
-        return (f"Reloaded: {self.article_count} articles, {self.passage_count} passages "
-                f"(was {before[0]} and {before[1]}).")
+        return msgs(m.RELOADED, articles=self.article_count, passages=self.passage_count,
+                    old_articles=before[0], old_passages=before[1])
 
     def ask(self, question: str, context: Sequence[str] = (), k: int | None = None) -> Answer:
         searcher = self.searcher  # read once: a reload may swap it while this question runs
         try:
-            return Answer(question, searcher.search(question, k or self.k, context))
+            result = searcher.search(question, k or self.k, context)
         except QuestionError as exc:
             return Answer(question, None, str(exc))
+        return Answer(question, result, places=tuple(place_of(searcher.articles[h.passage.article_id], h)
+                                                     for h in result.hits))
 
     def paragraph(self, hit: Hit) -> str:
         """The whole paragraph a hit's passage comes from, verbatim."""
@@ -140,33 +133,16 @@ class Answerer:
         return len(self.searcher.passages)
 
 
+def place_of(article, hit: Hit) -> Place:
+    """The hit's ``Place`` in ``article`` (its date and URL read where the article format has them)."""
+    text, start = article.text, hit.passage.start
+    paragraph = hit.passage.paragraph if "\n" in text.strip() else None
+    return Place(paragraph, 1 + len(sentence_ends(text[:start].rstrip())) if start else 1,
+                 getattr(article, "date", None) or None, getattr(article, "url", None) or None)
+
+
 def paragraph_of(text: str, offset: int) -> str:
     """The line (paragraph) of ``text`` that holds ``offset``."""
     start = text.rfind("\n", 0, offset) + 1
     end = text.find("\n", offset)
     return text[start: end if end >= 0 else len(text)].strip()
-
-
-def plain_text(answer: Answer, snippets: int = 3) -> str:
-    """The readable answer for a terminal without colour: best passage quoted, then short cited lines."""
-    if answer.problem:
-        return f"{CANT_SEARCH} {answer.problem}"
-    lines = []
-    if answer.result and answer.result.truncated:
-        lines.append(cut_notice(len(answer.result.question)))
-    if not answer.hits:
-        return "\n".join(lines + [NO_HITS])
-    if answer.result and answer.result.notice:
-        lines.append(contradiction_notice(answer.result.notice))
-    if not answer.answered:
-        lines.append(NOT_COVERED)
-    best, rest = answer.hits[0], answer.hits[1:1 + snippets]
-    lines += [f"[1] {citation(best)}", f"    {mark(best.passage.text, best.highlights, lambda s: f'[{s}]')}"]
-    for hit in rest:
-        lines.append(f"[{hit.rank}] {citation(hit)}")
-        lines.append(f"    {shorten(hit.passage.text, 60)}")
-    return "\n".join(lines)
-
-
-def shorten(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: width - 1] + "…"

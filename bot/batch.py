@@ -87,6 +87,9 @@ def run_batch(answerer: Answerer, items: list[Item], out: IO[str], k: int | None
 
 def records(answerer: Answerer, items: list[Item], k: int | None, workers: int | None) -> Iterator[dict]:
     global _answerer
+    if getattr(answerer.searcher, "served", None) is not None:  # a cluster's: its workers do the scoring
+        yield from threaded(answerer, items, k)
+        return
     workers = workers or min(2, os.cpu_count() or 1)
     if workers < 2 or len(items) < PARALLEL_FROM:
         yield from (answer_item(answerer, item, k) for item in items)
@@ -94,6 +97,25 @@ def records(answerer: Answerer, items: list[Item], k: int | None, workers: int |
     _answerer = answerer
     with ProcessPoolExecutor(workers, mp_context=get_context("fork"), initializer=die_with_parent) as pool:
         yield from pool.map(_answer_in_worker, items, [k] * len(items), chunksize=32)
+
+
+CLUSTER_THREADS = 8  # questions in flight on a cluster: each waits on the workers most of its time
+
+
+def threaded(answerer: Answerer, items: list[Item], k: int | None) -> Iterator[dict]:
+    """Records in input order, several questions in flight: their shards' calls spread over the
+    copies, a lost worker's calls go to the other copy (``bot.cluster``)."""
+    from collections import deque
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(CLUSTER_THREADS) as pool:
+        flight: deque = deque()
+        for item in items:
+            flight.append(pool.submit(answer_item, answerer, item, k))
+            if len(flight) >= 4 * CLUSTER_THREADS:
+                yield flight.popleft().result()
+        while flight:
+            yield flight.popleft().result()
 
 
 def _answer_in_worker(item: Item, k: int | None) -> dict:

@@ -58,6 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("index", help="build or refresh the cached index and print its size")
     p.add_argument("--rebuild", action="store_true", help="rebuild even if the cache is current")
+    p.add_argument("--shards", type=int, metavar="N", help="split it by article into N shards for a cluster (docs/cluster.md)")
 
     p = sub.add_parser("add", help="add article files, folders or web pages to the corpus and refresh the index")
     p.add_argument("sources", nargs="+", metavar="PATH|URL", help="a file (TSV, JSONL, txt/md, HTML, PDF, DOCX), a folder, or an http(s) URL")
@@ -68,6 +69,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("telegram", help="run the Telegram bot (token from TELEGRAM_BOT_TOKEN)")
     for name, child in sub.choices.items():
         common(child, top=False)
+        if name != "index":
+            child.add_argument("--cluster", metavar="tcp://HOST:PORT",
+                               help="search the sharded index on this Dask scheduler's workers (default: cluster.address in config)")
     return parser
 
 
@@ -152,21 +156,28 @@ def open_corpus(args, settings: Settings, paths=None, rebuild: bool = False, tho
 def answerer_for(args, settings: Settings, paths=None):
     from .answering import Answerer
 
+    address = getattr(args, "cluster", None) or settings.cluster.address
+
     def reopen():
+        if address:
+            from .cluster import open_cluster
+
+            return open_cluster(address, paths or corpus_paths(args, settings), settings)
         return open_corpus(args, settings, paths).searcher
 
     return Answerer(reopen(), settings.search.k, reopen)
 
 
 def cmd_ask(args, settings: Settings) -> int:
-    from .answering import plain_text
+    from .i18n import Messages, choose, ui_language
+    from .terminal.format import plain_text
 
     question = without_surrogates(" ".join(args.question))  # undecodable bytes in argv arrive as surrogates
     answer = answerer_for(args, settings).ask(question, [without_surrogates(c) for c in args.context], args.k)
     if args.json:
         print(json_line(answer.record()))
     else:
-        print(printable(plain_text(answer)))
+        print(printable(plain_text(answer, msgs=Messages(choose(ui_language(settings.extra.get("ui")), question)))))
     return 1 if answer.problem else 0
 
 
@@ -246,6 +257,14 @@ def cmd_eval(args, settings: Settings) -> int:
 
 def cmd_index(args, settings: Settings) -> int:
     start = time.perf_counter()
+    if args.shards is not None:
+        from retrieval.shards import find_layout
+
+        layout, built = find_layout(corpus_paths(args, settings), settings.retrieval(), settings.index_dir,
+                                    args.shards, args.rebuild, lambda m: print(f"qabot: {m}…", file=sys.stderr))
+        print(f"sharded index {'built' if built else 'up to date'}: {layout.articles} articles, {layout.size} passages "
+              f"in {layout.count} shards, statistics in {layout.folder}, {time.perf_counter() - start:.2f} s")
+        return 0
     opened = open_corpus(args, settings, rebuild=args.rebuild, thorough=True)  # every byte checked
     searcher = opened.searcher
     size = sum(f.stat().st_size for f in opened.folder.iterdir())

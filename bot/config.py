@@ -79,7 +79,13 @@ CORE_RANGES: dict[type, dict[str, tuple[float, float]]] = {
                      "answer_kind_weight": (0, 10), "synonym_weight": (0, 10)},
 }
 
-FRONTEND_SECTIONS = ("telegram", "repl")
+FRONTEND_SECTIONS = ("telegram", "repl", "ui")  # ui: bot/i18n.py
+
+
+@dataclass(frozen=True)
+class ClusterSettings:
+    address: str = ""  # tcp://HOST:PORT of a Dask scheduler serving the sharded index (docs/cluster.md)
+    timeout: float = 30.0  # seconds a worker has to answer before its shards are asked of their other copy
 
 
 @dataclass(frozen=True)
@@ -90,6 +96,7 @@ class Settings:
     analysis: AnalysisSettings = field(default_factory=AnalysisSettings)
     bm25: BM25Settings = field(default_factory=BM25Settings)
     search: SearchSection = field(default_factory=SearchSection)
+    cluster: ClusterSettings = field(default_factory=ClusterSettings)
     extra: dict = field(default_factory=dict)  # sections owned by frontends (telegram, repl), read with ``read``
 
     def retrieval(self) -> RetrievalSettings:

@@ -1,4 +1,4 @@
-"""``qabot eval``: score answers against a gold set by the rules in shared/eval/README.md."""
+"""``qabot eval``: score answers against a gold set by the rules in docs/evaluation.md."""
 from __future__ import annotations
 
 import json
@@ -153,7 +153,7 @@ def read_gold(path: Path) -> Iterable[tuple[int, dict | str]]:
 
 
 def gold_problem(item) -> str | None:
-    """What is wrong with a parsed gold line, or None (see shared/eval/README.md)."""
+    """What is wrong with a parsed gold line, or None (see docs/evaluation.md)."""
     if not isinstance(item, dict) or not isinstance(item.get("question"), str):
         return 'expected {"question": text, "gold": [...]}'
     gold = item.get("gold")

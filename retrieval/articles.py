@@ -16,33 +16,12 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from . import formats
+from .records import MAX_ARTICLE, NUL_LINE, Article, LoadProblem, too_long  # noqa: F401 (the loaders' API)
 from .errors import CorpusError
 from .safetext import SURROGATE, without_surrogates
 
 SUFFIXES = {".tsv", ".jsonl", ".txt", ".md", ".markdown"} | formats.SUFFIXES
 MAX_TITLE = 300  # a "title" longer than this before the TAB is body text, not a TSV title
-MAX_ARTICLE = 5_000_000  # characters; a longer article is almost surely a broken file, and would stall indexing
-
-
-@dataclass(frozen=True)
-class Article:
-    id: str
-    title: str
-    source: str
-    text: str
-    date: str = ""  # as the article gives it (a page's publication date, JSONL "date"), "" if unknown
-    url: str = ""  # where the article lives on the web (a page's canonical URL, JSONL "url")
-
-
-@dataclass(frozen=True)
-class LoadProblem:
-    path: str
-    line: int  # 0 when the problem concerns the whole file
-    message: str
-
-    def __str__(self) -> str:
-        where = f"{self.path}:{self.line}" if self.line else self.path
-        return f"{where}: {self.message}"
 
 
 @dataclass
@@ -102,14 +81,23 @@ def unique_id(article: Article, ids: dict[str, str], explicit: set[str], path: P
 
 def corpus_files(paths: Iterable[str | os.PathLike], problems: list[LoadProblem]) -> Iterator[tuple[Path, str]]:
     """(file, short name for citations) under ``paths``, sorted; folders recursively, no link loops."""
+    for file, name, _ in corpus_entries(paths, problems):
+        yield Path(file), name
+
+
+def corpus_entries(paths: Iterable[str | os.PathLike],
+                   problems: list[LoadProblem]) -> Iterator[tuple[str, str, os.stat_result]]:
+    """(file, short name, its stat) of every corpus file under ``paths``: the listing
+    ``corpus_files`` gives, as plain strings with the one stat each file costs, so that a corpus
+    of 100k files is checked for changes in well under a second."""
     visited: set[Path] = set()
     for raw in paths:
         path = Path(raw)
         if not path.exists():
             raise CorpusError(f"corpus path not found: {path}. Check --corpus or corpus: in config.yaml.")
         if not path.is_dir():
-            if regular(path, problems):
-                yield path, without_surrogates(path.name)  # a name that is not UTF-8: shown with U+FFFD
+            if found := regular(str(path), problems):
+                yield str(path), without_surrogates(path.name), found  # a name that is not UTF-8: shown with U+FFFD
             continue
 
         def unreadable(exc: OSError) -> None:
@@ -124,27 +112,30 @@ def corpus_files(paths: Iterable[str | os.PathLike], problems: list[LoadProblem]
                 continue
             visited.add(real)
             dirs.sort()
-            shown = os.path.relpath(root, path.parent)  # once a folder: 100k files are listed in well under a second
+            # joined by hand, once a folder where possible: os.path.join and splitext cost more
+            # than the stat on a folder of many small files
+            shown, base = os.path.relpath(root, path.parent) + os.sep, root + os.sep
             for name in sorted(names):
-                if os.path.splitext(name)[1].lower() not in SUFFIXES or name.startswith("."):
+                dot = name.rfind(".")
+                if name[0] == "." or dot < 0 or name[dot:].lower() not in SUFFIXES:  # hidden, or not an article
                     continue
-                file = Path(os.path.join(root, name))
-                if regular(file, problems):
-                    yield file, without_surrogates(os.path.join(shown, name))
+                if found := regular(base + name, problems):
+                    yield base + name, without_surrogates(shown + name), found
 
 
-def regular(path: Path, problems: list[LoadProblem]) -> bool:
-    """Whether ``path`` is a regular file to load; a dangling link, a FIFO or a device is a problem
-    (never opened: reading a FIFO would wait forever)."""
+def regular(path: str, problems: list[LoadProblem]) -> os.stat_result | None:
+    """The stat of ``path`` if it is a regular file to load; a dangling link, a FIFO or a device
+    is a problem (never opened: reading a FIFO would wait forever)."""
     try:
-        if stat.S_ISREG(path.stat().st_mode):
-            return True
-        problems.append(LoadProblem(str(path), 0, "not a regular file (a FIFO, socket or device); skipped"))
+        found = os.stat(path)
+        if stat.S_ISREG(found.st_mode):
+            return found
+        problems.append(LoadProblem(path, 0, "not a regular file (a FIFO, socket or device); skipped"))
     except FileNotFoundError:
-        problems.append(LoadProblem(str(path), 0, "symbolic link to a file that does not exist; skipped"))
+        problems.append(LoadProblem(path, 0, "symbolic link to a file that does not exist; skipped"))
     except OSError as exc:
-        problems.append(LoadProblem(str(path), 0, f"cannot read: {exc.strerror}; skipped"))
-    return False
+        problems.append(LoadProblem(path, 0, f"cannot read: {exc.strerror}; skipped"))
+    return None
 
 
 def load_file(path: Path, name: str | None = None,
@@ -200,7 +191,6 @@ def decode(path: Path, data: bytes) -> str | LoadProblem:
         return LoadProblem(str(path), line, f"not UTF-8 ({named}?); convert it, e.g. {command}")
 
 
-NUL_LINE = "NUL byte in the line (a damaged file?); line skipped"
 
 
 def binary(sample: bytes) -> bool:
@@ -248,23 +238,20 @@ def looks_like_tsv(text: str) -> bool:
     return bool(lines) and titled * whole >= part * len(lines) and (titled >= 2 or titled == len(lines))
 
 
-def too_long(path: Path, number: int, line: str) -> LoadProblem | None:
-    """A problem when a line (or article) is too long or holds a NUL byte, else None."""
-    if "\x00" in line:
-        return LoadProblem(str(path), number, NUL_LINE)
-    if len(line) <= MAX_ARTICLE:
-        return None
-    return LoadProblem(str(path), number, f"{len(line) / 1e6:.0f} million characters, over the "
-                       f"{MAX_ARTICLE / 1e6:.0f} million an article may have; split it into several; skipped")
+def numbered_lines(path: Path, text: str) -> Iterator[tuple[int, str] | LoadProblem]:
+    """(line number, line) of each non-blank line of an article-a-line file, or the problem of
+    one that is too long to be an article."""
+    for number, line in enumerate(text.splitlines(), 1):
+        if line.strip():
+            yield too_long(path, number, line) or (number, line)
 
 
 def tsv_articles(path: Path, name: str, text: str) -> Iterator[Article | LoadProblem]:
-    for number, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
+    for item in numbered_lines(path, text):
+        if isinstance(item, LoadProblem):
+            yield item
             continue
-        if problem := too_long(path, number, line):
-            yield problem
-            continue
+        number, line = item
         title, tab, body = line.partition("\t")
         if not tab or not title.strip() or not body.strip():
             yield LoadProblem(str(path), number, "expected title<TAB>body; line skipped")
@@ -275,12 +262,11 @@ def tsv_articles(path: Path, name: str, text: str) -> Iterator[Article | LoadPro
 
 def jsonl_articles(path: Path, name: str, text: str,
                    explicit: set[str] | None = None) -> Iterator[Article | LoadProblem]:
-    for number, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
+    for item in numbered_lines(path, text):
+        if isinstance(item, LoadProblem):
+            yield item
             continue
-        if problem := too_long(path, number, line):
-            yield problem
-            continue
+        number, line = item
         try:
             record = json.loads(line)
         except json.JSONDecodeError as exc:

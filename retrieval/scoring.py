@@ -21,9 +21,15 @@ def idf(size: int, df: int | np.ndarray) -> float | np.ndarray:
     return np.log1p((size - df + 0.5) / (df + 0.5))
 
 
-def length_norm(doc_len: np.ndarray, s: BM25Settings) -> np.ndarray:
-    """k1·(1 − b + b·dl/avgdl) of each passage."""
-    avgdl = float(doc_len.mean()) if len(doc_len) else 1.0
+def average_length(doc_len: np.ndarray) -> float:
+    """avgdl, summed in float64: lengths are whole numbers, so the sum is exact and the same in
+    whatever order or parts it is taken (a sharded index sums its shards' totals)."""
+    return float(doc_len.sum(dtype=np.float64)) / len(doc_len) if len(doc_len) else 1.0
+
+
+def length_norm(doc_len: np.ndarray, s: BM25Settings, avgdl: float | None = None) -> np.ndarray:
+    """k1·(1 − b + b·dl/avgdl) of each passage (``avgdl``: of the whole collection, when these are a part)."""
+    avgdl = average_length(doc_len) if avgdl is None else avgdl
     return (s.k1 * (1 - s.b + s.b * doc_len / max(avgdl, 1e-9))).astype(np.float32)
 
 

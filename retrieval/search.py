@@ -78,6 +78,7 @@ class SearchResult(NamedTuple):
     truncated: bool  # the question was cut to ``max_question`` characters
     notice: str | None = None  # what the articles say instead of a year the question names
     answer: AnswerSpan | None = None  # the answer span in the hits; None when not answered
+    missing_shards: tuple[int, ...] = ()  # a sharded index's shards that had no live copy: the hits are partial
 
 
 class Searcher:
@@ -211,8 +212,7 @@ class Searcher:
 
     def continues(self, passage: Passage) -> bool:
         """Does the paragraph go on after ``passage``?"""
-        rest = self.articles[passage.article_id].text[passage.end: passage.end + 8].lstrip(" \t\u3000")
-        return bool(rest) and rest[0] not in "\r\n"
+        return goes_on(self.articles[passage.article_id].text, passage.end)
 
     def holds_kind(self, sentence: str, kind: str, question: str) -> bool:
         """Does ``sentence`` name a thing of ``kind`` that ``question`` does not already name?"""
@@ -266,6 +266,12 @@ class Searcher:
         # single characters are a recall net, not what a reader should see marked
         spans = merge((s, e) for term, s, e in tokens if term in weights and term[0] != UNIGRAM)
         return Hit(rank, score, passage, self.articles[passage.article_id].source, matched, spans)
+
+
+def goes_on(text: str, end: int) -> bool:
+    """Does the paragraph of ``text`` go on after offset ``end``?"""
+    rest = text[end: end + 8].lstrip(" \t\u3000")
+    return bool(rest) and rest[0] not in "\r\n"
 
 
 def asked_for(question: str) -> str | None:

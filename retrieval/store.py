@@ -23,7 +23,7 @@ import numpy as np
 
 from .analysis import AnalysisSettings, Analyzer, rules_fingerprint
 from .cachefiles import build_lock, check_fully, file_digest, unwritable, verify, write_manifest
-from .articles import Article, LoadProblem, corpus_files, load_corpus
+from .articles import Article, LoadProblem, corpus_entries, load_corpus
 from .errors import IndexStoreError
 from .counting import count, passage_table, reusable
 from .index import ARRAYS, BM25Index, BM25Settings
@@ -67,16 +67,18 @@ def corpus_key(paths: Sequence[str | os.PathLike], settings: RetrievalSettings, 
     is remembered with its size and modification time, so an unchanged corpus is not re-read."""
     known = Fingerprints(Path(index_dir) / "fingerprints.json")
     digest = hashlib.sha256(json.dumps(settings.index_key(), sort_keys=True).encode())
-    for path, name in corpus_files(paths, []):
-        where = os.path.abspath(path)  # not resolve(): a syscall a path part; the stamp has the inode
-        digest.update(f"{where}\0{name}\0{readable_digest(known, where)}\0".encode("utf-8", "surrogateescape"))
+    cwd = os.getcwd()
+    for path, name, found in corpus_entries(paths, []):
+        # the file's identity is in its stamp (inode, device): its spelling need not be normalised
+        where = path if path.startswith(os.sep) else os.path.join(cwd, path)
+        digest.update(f"{where}\0{name}\0{readable_digest(known, where, found)}\0".encode("utf-8", "surrogateescape"))
     known.save()
     return digest.hexdigest()
 
 
-def readable_digest(known: "Fingerprints", path: str) -> str:
+def readable_digest(known: "Fingerprints", path: str, found: os.stat_result | None = None) -> str:
     try:
-        return known.digest(path)
+        return known.digest(path, found)
     except OSError as exc:  # gone or unreadable since it was listed: the build reports it
         return f"unreadable:{exc.errno}"
 
@@ -92,8 +94,8 @@ class Fingerprints:
         except (OSError, ValueError):
             self.table = {}
 
-    def digest(self, path: str) -> str:
-        stat = os.stat(path)
+    def digest(self, path: str, found: os.stat_result | None = None) -> str:
+        stat = found or os.stat(path)
         key, stamp = path, [stat.st_size, stat.st_mtime_ns, stat.st_ino, stat.st_dev]
         entry = self.table.get(key)
         if isinstance(entry, list) and entry[:4] == stamp:
@@ -156,9 +158,14 @@ def open_searcher(paths: Sequence[str | os.PathLike], settings: RetrievalSetting
 
 def build(paths: Sequence[str | os.PathLike], key: str, folder: Path, analyzer: Analyzer,
           settings: RetrievalSettings, progress, steps, reuse: bool) -> Opened:
-    corpus = load_corpus(paths)
+    return build_articles(load_corpus(paths), key, folder, lineage(paths, settings), analyzer, settings, progress,
+                          steps, reuse)
+
+
+def build_articles(corpus, key: str, folder: Path, family: str, analyzer: Analyzer, settings: RetrievalSettings,
+                   progress, steps, reuse: bool) -> Opened:
+    """``build`` of loaded articles (a ``Corpus``; ``retrieval.shards`` builds each shard so)."""
     table = passage_table(corpus.articles, settings.passage_target, settings.passage_max, settings.passage_overlap)
-    family = lineage(paths, settings)
     carried, todo = reusable(previous(folder.parent, family) if reuse else None, corpus.articles, table[:, 0])
     numbers = np.flatnonzero(todo)
     if progress:

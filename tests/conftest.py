@@ -1,14 +1,12 @@
 """Shared fixtures: an index folder per test session, one shared Analyzer, small corpora."""
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-SEEDS = ROOT / "seeds"
+from tests.helpers import SEEDS, TINY_ARTICLES, write_jsonl
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -66,20 +64,6 @@ def seed_searcher(index_dir):
     return open_searcher([SEEDS], RetrievalSettings(), index_dir).searcher
 
 
-def write_jsonl(path: Path, records) -> Path:
-    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
-    return path
-
-
-TINY_ARTICLES = [
-    {"title": "熊猫保护", "text": "大熊猫是中国特有的珍稀动物。它们主要生活在四川的竹林里，以竹子为食。\n\n"
-                                "成都大熊猫繁育研究基地成立于1987年，目前饲养了两百多只大熊猫。"},
-    {"title": "量子计算", "text": "量子计算机利用量子比特进行运算。谷歌在2019年宣布实现了量子优越性。\n\n"
-                                "超导量子芯片需要在接近绝对零度的环境中工作。"},
-    {"title": "咖啡历史", "text": "咖啡最早起源于埃塞俄比亚高原。十五世纪时，咖啡传入也门并开始被大量种植。"},
-]
-
-
 @pytest.fixture
 def tiny_corpus(tmp_path) -> Path:
     """A folder with one JSONL file of three short articles."""
@@ -104,16 +88,8 @@ def tiny_tsv(tmp_path) -> Path:
 @pytest.fixture(scope="module")
 def api():
     """A fake Telegram Bot API on 127.0.0.1 for one test module (tests/fake_bot_api.py)."""
-    from fake_bot_api import FakeBotAPI
+    from tests.fake_bot_api import FakeBotAPI
 
     fake = FakeBotAPI().start()
     yield fake
     fake.stop()
-
-
-def index_of(docs, settings=None):
-    """A BM25 index over term lists, one list a passage, made as a build makes it (from counts)."""
-    from retrieval.index import BM25Index, BM25Settings
-    from retrieval.vocab import Counts
-
-    return BM25Index.from_counts(Counts.of([list(d) for d in docs]), settings or BM25Settings())

@@ -26,8 +26,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, unquote
 
-from fake_faults import Faults
-from telegram_rules import BadRequest, check_markup, check_text, units
+from tests.fake_faults import Faults
+from tests.telegram_rules import BadRequest, check_markup, check_text, units
 
 @dataclass
 class Call:
@@ -353,8 +353,12 @@ JSON_KEYS = {"chat_id", "message_id", "offset", "limit", "timeout", "cache_time"
 
 # --- updates the tests push ---------------------------------------------------------------------
 
+LANGUAGES: dict[int, str] = {}  # user id → the language_code Telegram sends for that user (none if absent)
+
+
 def user(user_id: int, name: str = "Tester") -> dict:
-    return {"id": user_id, "is_bot": False, "first_name": name}
+    code = LANGUAGES.get(user_id)
+    return {"id": user_id, "is_bot": False, "first_name": name, **({"language_code": code} if code else {})}
 
 
 def message(api: FakeBotAPI, chat_id: int, user_id: int, text: str | None, chat_type: str = "private",

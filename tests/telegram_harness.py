@@ -12,7 +12,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from fake_bot_api import Call, FakeBotAPI, message
+from tests.fake_bot_api import Call, FakeBotAPI, message
+from tests.telegram_rules import parse_html
 
 TITLE = "商汤 <b>医疗</b> & AI"
 LAB = "商汤科技在上海成立了智慧医疗实验室，与A&B医院合作研究<b>医学影像</b>。"
@@ -145,3 +146,19 @@ def post_update(port: int, update: dict, secret: str | None) -> int:
             if not isinstance(exc.reason, ConnectionRefusedError) or time.monotonic() > deadline:
                 raise
             time.sleep(0.05)
+
+
+def quoted(text: str) -> str:
+    """A reply's visible text from the quoted passage on: a confident answer, in bold, comes first."""
+    return text[text.index("\n\n[1] ") + 2:] if not text.startswith("[") and "\n\n[1] " in text else text
+
+
+def visible(call: Call) -> str:
+    """What a person sees of a sent message: its HTML as plain text."""
+    return parse_html(call.params["text"])
+
+
+def buttons(call: Call) -> dict[str, str]:
+    """Button text → callback data of the keyboard under a sent message."""
+    markup = call.params.get("reply_markup") or {}
+    return {b["text"]: b["callback_data"] for row in markup.get("inline_keyboard", []) for b in row}

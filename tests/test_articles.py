@@ -9,7 +9,7 @@ import pytest
 from retrieval.articles import Article, LoadProblem, load_corpus
 from retrieval.errors import CorpusError, RetrievalError
 
-from conftest import SEEDS, write_jsonl
+from tests.helpers import SEEDS, write_jsonl
 
 
 def only(corpus) -> Article:

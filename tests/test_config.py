@@ -10,7 +10,7 @@ from retrieval.store import RetrievalSettings
 from bot.config import DEFAULT_CONFIG, ConfigError, Settings, load_settings
 from retrieval.index import BM25Settings
 
-from conftest import ROOT
+from tests.helpers import ROOT
 
 
 def config(tmp_path: Path, text: str) -> Path:

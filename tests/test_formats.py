@@ -11,8 +11,8 @@ from bot.cli import main
 from retrieval import formats
 from retrieval.articles import load_corpus, load_file
 
-from conftest import write_jsonl
-from documents import (AD, FOOTER, MENU, NEWS_PARAGRAPHS, NEWS_TITLE, NEWS_URL, PDF_HEADER, PDF_PARAGRAPHS,
+from tests.helpers import write_jsonl
+from tests.documents import (AD, FOOTER, MENU, NEWS_PARAGRAPHS, NEWS_TITLE, NEWS_URL, PDF_HEADER, PDF_PARAGRAPHS,
                        WORD_PARAGRAPHS, WORD_TITLE, news_page, scanned_pdf, two_page_pdf, word_file)
 
 

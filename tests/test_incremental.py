@@ -8,7 +8,7 @@ from retrieval import counting
 from retrieval.index import ARRAYS
 from retrieval.store import RetrievalSettings, open_searcher
 
-from conftest import TINY_ARTICLES, write_jsonl
+from tests.helpers import TINY_ARTICLES, write_jsonl
 
 SETTINGS = RetrievalSettings()
 MORE = [{"title": f"城市{i}", "text": f"第{i}座城市有{i}条河流。河流穿过老城区，两岸有许多茶馆。"} for i in range(6)]

@@ -11,7 +11,7 @@ import pytest
 from retrieval.errors import IndexStoreError
 from retrieval.index import ARRAYS, BM25Index, BM25Settings
 
-from conftest import index_of
+from tests.helpers import index_of
 
 
 CORPUS = [

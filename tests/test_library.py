@@ -6,7 +6,7 @@ import retrieval
 from retrieval import RetrievalSettings, open_searcher, split_articles
 from retrieval.articles import load_corpus
 
-from conftest import SEEDS
+from tests.helpers import SEEDS
 
 
 def test_the_readme_example_answers_over_the_seeds(tmp_path, monkeypatch):

@@ -13,7 +13,7 @@ from retrieval.errors import IndexStoreError
 from retrieval.index import ARRAYS, BM25Index, BM25Settings, Counts
 from retrieval.postings import Merger
 
-from conftest import index_of
+from tests.helpers import index_of
 
 DOCS = [
     ["商汤", "·商汤", "•商", "成立", "医疗", "医疗"],

@@ -8,7 +8,7 @@ from hypothesis import given, settings, strategies as st
 from retrieval import pruning
 from retrieval.index import BM25Index
 
-from conftest import index_of
+from tests.helpers import index_of
 
 # a Zipf-like alphabet: the first letters are in most passages, as single Han characters are
 ALPHABET = [f"t{i}" for i in range(40)]

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from bot.cli import main
-from conftest import SEEDS
+from tests.helpers import SEEDS
 from retrieval.errors import QuestionError
 from retrieval.store import RetrievalSettings, open_searcher
 
@@ -40,7 +40,7 @@ def test_a_huge_question_is_cut_with_a_notice(capsys):
 
 def test_a_huge_question_says_so_in_text_too(capsys):
     assert main(["ask", "--corpus", str(SEEDS), "商汤" * 50_000]) == 0
-    assert capsys.readouterr().out.startswith("(question cut to its first 1000 characters)")
+    assert capsys.readouterr().out.startswith("（问题太长，只用了前 1000 个字符）")  # in the question's language
 
 
 def test_control_characters_nul_and_ansi_codes_are_ignored(capsys):

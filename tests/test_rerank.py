@@ -7,7 +7,7 @@ import pytest
 from retrieval.search import SearchSettings, asked_for
 from retrieval.store import RetrievalSettings, open_searcher
 
-from conftest import write_jsonl
+from tests.helpers import write_jsonl
 
 FILLER = "园区里还有一座小型博物馆，陈列着历年收集的标本和照片，供来访的学生参观学习。"
 

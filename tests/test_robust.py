@@ -14,7 +14,7 @@ import pytest
 
 from bot.cli import main
 
-from conftest import ROOT, SEEDS, TINY_ARTICLES, write_jsonl
+from tests.helpers import ROOT, SEEDS, TINY_ARTICLES, write_jsonl
 
 QUESTION = "影谱科技这轮融资拿了多少钱？"
 COMMAND = [sys.executable, "-m", "bot"]
@@ -351,6 +351,6 @@ def test_file_names_that_are_not_utf8_load_and_show_replaced(capsys, tmp_path):
     folder.mkdir()
     (folder / os.fsdecode(b"a\xff.txt")).write_text("长城\t长城是古代的防御工程。\n故宫\t故宫在北京。\n", encoding="utf-8")
     (folder / os.fsdecode(b"b\xfc.txt")).write_bytes("标题\n正文".encode("gb18030"))
-    code, out, err = run(capsys, "--corpus", str(folder), "ask", "长城是什么？")
+    code, out, err = run(capsys, "--corpus", str(folder), "ask", "--json", "长城是什么？")  # the record cites files
     assert code == 0 and "d\ufffd/a\ufffd.txt:1" in out
     assert "b\ufffd.txt" in err and "not UTF-8" in err

@@ -14,7 +14,7 @@ from retrieval.index import BM25Settings
 from retrieval.search import SearchSettings
 from retrieval.store import RetrievalSettings, open_searcher
 
-from conftest import TINY_ARTICLES, write_jsonl
+from tests.helpers import TINY_ARTICLES, write_jsonl
 
 DEFAULT = RetrievalSettings()
 

@@ -14,13 +14,14 @@ from pathlib import Path
 import pytest
 from hypothesis import example, given, settings, strategies as st
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from fake_bot_api import FakeBotAPI, callback, inline, message  # noqa: E402
-from telegram_rules import BadRequest, parse_html, units  # noqa: E402
-from telegram_harness import DIRECTOR, LAB, TITLE, Chat, RunningBot, free_port, post_update, write_corpus  # noqa: E402
+from tests.fake_bot_api import LANGUAGES, FakeBotAPI, callback, inline, message  # noqa: E402
+from tests.telegram_rules import BadRequest, parse_html, units  # noqa: E402
+from tests.telegram_harness import buttons, visible  # noqa: E402
+from tests.telegram_harness import DIRECTOR, LAB, TITLE, Chat, RunningBot, free_port, post_update, write_corpus  # noqa: E402
+from tests.telegram_harness import quoted as without_answer  # noqa: E402
 
-from bot.answering import NOT_COVERED  # noqa: E402
+from bot.messages import NOT_COVERED  # noqa: E402
 from bot.config import ConfigError  # noqa: E402
 from bot.telegram.config import telegram_settings  # noqa: E402
 from bot.telegram.format import split_html  # noqa: E402
@@ -28,6 +29,7 @@ from bot.telegram.state import parse_callback  # noqa: E402
 
 GROUP = -1001
 REFUSED = 666
+LANGUAGES.update({user: "en" for user in (101, 102, 103, 104, 105, 106, 107, REFUSED)})  # English-speaking testers
 CONFIG = """\
 passages:
   target: 5000   # long passages, so one answer must be split
@@ -53,14 +55,11 @@ def bot(api, tmp_path_factory):
         running.stop()
 
 
-def visible(call) -> str:
-    return parse_html(call.params["text"])
 
+def quoted(call) -> str:
+    """The reply from the quoted passage on: a confident answer, in bold, comes first (tests/test_i18n.py)."""
+    return without_answer(visible(call))
 
-def buttons(call) -> dict[str, str]:
-    """Button text → callback data of the keyboard under a sent message."""
-    markup = call.params.get("reply_markup") or {}
-    return {b["text"]: b["callback_data"] for row in markup.get("inline_keyboard", []) for b in row}
 
 
 def press(api: FakeBotAPI, chat: Chat, call, data: str, user_id: int | None = None):
@@ -86,13 +85,13 @@ def test_start_registers_commands_and_says_what_it_knows(api, bot):
 
 def test_answer_quotes_the_best_passage_cited_and_escaped(api, bot):
     [reply] = Chat(api, 101, 101).say("智慧医疗实验室在哪里？")
-    text, html = visible(reply), reply.params["text"]
-    assert text.startswith(f"[1] {TITLE} · ¶1 · corpus.jsonl:1\n{LAB}")  # title and passage verbatim
+    text, html = quoted(reply), reply.params["text"]
+    assert text.startswith(f"[1] {TITLE} · para. 1\n{LAB}")  # title and passage verbatim; file and line on demand
     assert "商汤 &lt;b&gt;医疗&lt;/b&gt; &amp; AI" in html and "&lt;b&gt;医学影像&lt;/b&gt;" in html
     assert "<b>智慧医疗实验室</b>" in html  # matched words in bold
-    assert f"\n\n[2] {TITLE} · ¶2 · corpus.jsonl:1\n{DIRECTOR}" in text  # the next passages as short cited lines
-    assert "[3] 实验室简讯1 · ¶1 · corpus.jsonl:4\n" in text
-    assert "<i>商汤 &lt;b&gt;医疗&lt;/b&gt; &amp; AI · ¶2 · corpus.jsonl:1</i>" in html and "x &lt; y &amp; z &gt; w" in html
+    assert f"\n\n[2] {TITLE} · para. 2\n{DIRECTOR}" in text  # the next passages as short cited lines
+    assert "[3] 实验室简讯1 · sentence 1\n" in text  # a one-paragraph article: the sentence the passage starts at
+    assert "<i>商汤 &lt;b&gt;医疗&lt;/b&gt; &amp; AI · para. 2</i>" in html and "x &lt; y &amp; z &gt; w" in html
     keys = buttons(reply)
     assert {"¶ 1", "📰 Article 1", "More results ▶", "👍", "👎"} <= set(keys)
     assert all(len(data.encode()) <= 64 for data in keys.values())
@@ -122,7 +121,7 @@ def test_long_answer_is_split_into_balanced_messages(api, bot):
     chat = Chat(api, 106, 106)
     # the 论文 passages of the 实验室简讯 articles come after the wall passage, as more results
     first, second = chat.say("最著名的烽火台叫做狼烟台和论文", expect=2)
-    assert visible(first).startswith("[1] 长城 · ¶2")
+    assert quoted(first).startswith("[1] 长城 · para. 2")
     assert first.params["text"].startswith("<b>") and first.params["text"].endswith("</blockquote>")
     assert second.params["text"].startswith("<blockquote>")  # the quote continues, reopened
     assert "狼烟台" in visible(first) + visible(second)
@@ -157,7 +156,7 @@ def test_more_results_paragraph_and_forged_buttons(api, bot):
     before = len(chat.sent())
     press(api, chat, answer, keys["¶ 1"])
     [para] = chat.wait_new(before)
-    assert visible(para) == f"{TITLE} · ¶1 · corpus.jsonl:1\n{LAB}" and "📰 Whole article" in buttons(para)
+    assert visible(para) == f"{TITLE} · para. 1 · corpus.jsonl:1\n{LAB}" and "📰 Whole article" in buttons(para)
 
     ident = keys["¶ 1"].split(":")[1]
     for forged in ("p:AAAAAAAA:1", "zzz", "p:" + ident + ":1;drop", "a:" + ident + ":1" + "9" * 60):
@@ -174,7 +173,7 @@ def test_follow_ups_feedback_and_reset(api, bot):
     chat.say("紫金山天文台在哪里？")
     [follow] = chat.say("主任是谁？")
     # the earlier question steers it to the observatory's director (alone, 主任 finds the lab's)
-    assert visible(follow).startswith("[1] 紫金山天文台 · ¶2 · corpus.jsonl:2\n天文台的主任是李教授")
+    assert quoted(follow).startswith("[1] 紫金山天文台 · para. 2\n天文台的主任是李教授")
     press(api, chat, follow, buttons(follow)["👍"])
     api.wait(lambda c: c.method == "editMessageReplyMarkup" and c.params["message_id"] == follow.result["message_id"])
     assert "Already noted" in press(api, chat, follow, buttons(follow)["👍"]).params["text"]
@@ -192,7 +191,7 @@ def test_follow_ups_feedback_and_reset(api, bot):
     [reply] = chat.say("/reset")
     assert "Forgot" in visible(reply)
     [fresh] = chat.say("主任是谁？")
-    assert visible(fresh).startswith(f"[1] {TITLE} · ¶2") and DIRECTOR in visible(fresh)
+    assert quoted(fresh).startswith(f"[1] {TITLE} · para. 2") and DIRECTOR in visible(fresh)
 
 
 def test_groups_answer_only_when_addressed(api, bot):
@@ -201,15 +200,15 @@ def test_groups_answer_only_when_addressed(api, bot):
     api.wait_delivered(quiet)
     [reply] = group.say("@qa_test_bot 智慧医疗实验室在哪里？")
     assert reply.params["reply_parameters"]["message_id"] == group.last_message["message_id"]
-    assert visible(reply).startswith(f"[1] {TITLE}")
+    assert quoted(reply).startswith(f"[1] {TITLE}")
     [reply] = group.say("主任是谁？", reply_to=reply.result)  # a reply to the bot's answer
     assert DIRECTOR in visible(reply)
     [reply] = group.say("/ask@qa_test_bot 紫金山天文台")
-    assert visible(reply).startswith("[1] 紫金山天文台")
+    assert quoted(reply).startswith("[1] 紫金山天文台")
     for text in ("/ask@other_bot 实验室", "@qa_test_botanist 实验室", "实验室"):
         api.wait_delivered(api.push(message(api, GROUP, 110, text, "supergroup")))
     [last] = group.say("@QA_TEST_BOT 智慧医疗实验室")
-    assert visible(last).startswith(f"[1] {TITLE}")
+    assert quoted(last).startswith(f"[1] {TITLE}")
     assert len(group.sent()) == 4  # nothing for the messages not addressed to the bot
 
 
@@ -248,7 +247,12 @@ def test_inline_mode_offers_cited_passages(api, bot):
     answered = api.wait(lambda c: c.method == "answerInlineQuery"
                         and c.params["inline_query_id"] == update["inline_query"]["id"])[0]
     results = answered.params["results"]
-    assert results[0]["type"] == "article" and results[0]["title"] == f"{TITLE} · ¶1 · corpus.jsonl:1"
+    message = parse_html(results[0]["input_message_content"]["message_text"])
+    lead = message.split("\n")[0]  # the confident answer, when there is one, else the citation
+    assert results[0]["type"] == "article"
+    assert results[0]["title"] == (lead if not lead.startswith(TITLE) else "商汤科技在上海成立了智慧医疗实验室")
+    assert results[0]["description"] == f"{TITLE} · para. 1"
+    assert len({r["title"] for r in results}) == len(results)
     content = results[0]["input_message_content"]
     assert content["parse_mode"] == "HTML" and LAB in parse_html(content["message_text"])
     empty = inline(api, 105, "  ")
@@ -282,7 +286,7 @@ def test_sighup_reloads_changed_articles_while_running(api, bot, tmp_path):
         assert time.monotonic() < deadline, bot.output()
         time.sleep(0.2)
     after = chat.say("普洱茶产于哪里？")[-1]
-    assert visible(after).startswith("[1] 普洱茶 · ¶1 · corpus.jsonl:14\n普洱茶产于云南")
+    assert quoted(after).startswith("[1] 普洱茶 · sentence 1\n普洱茶产于云南")
 
 
 def test_nothing_rejected_clean_stop_and_no_token_in_logs(api, bot):
@@ -312,7 +316,7 @@ def test_webhook_mode_checks_the_secret(tmp_path):
         assert post_update(port, {"update_id": 2, **message(api, 5, 5, "长城")}, "wrong") == 403
         assert post_update(port, {"update_id": 3, **message(api, 5, 5, "智慧医疗实验室在哪里？")}, secret) == 200
         [reply] = Chat(api, 5, 5).wait_new(0)
-        assert visible(reply).startswith(f"[1] {TITLE}")
+        assert quoted(reply).startswith(f"[1] {TITLE}")
         assert bot.stop() == 0
     finally:
         bot.stop()

@@ -4,17 +4,15 @@ server; non-admins are refused, and links to private addresses are not fetched b
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from documents import NEWS_TITLE, news_page, two_page_pdf, web_server  # noqa: E402
-from fake_bot_api import FakeBotAPI, document  # noqa: E402
-from telegram_harness import Chat, RunningBot  # noqa: E402
-from telegram_rules import parse_html  # noqa: E402
+from tests.documents import NEWS_TITLE, news_page, two_page_pdf, web_server  # noqa: E402
+from tests.fake_bot_api import FakeBotAPI, document  # noqa: E402
+from tests.telegram_harness import Chat, RunningBot  # noqa: E402
+from tests.telegram_rules import parse_html  # noqa: E402
 
 ADMIN, MEMBER = 201, 202
 CONFIG = """\

@@ -6,18 +6,17 @@ updates as tdlib's ``telegram-bot-api`` does (see tests/fake_bot_api.py).
 from __future__ import annotations
 
 import collections
-import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from fake_bot_api import FakeBotAPI, message  # noqa: E402
-from telegram_harness import Chat, RunningBot, free_port, post_update  # noqa: E402
-from telegram_rules import parse_html  # noqa: E402
+from tests.fake_bot_api import LANGUAGES, FakeBotAPI, message  # noqa: E402
+from tests.telegram_harness import Chat, RunningBot, free_port, post_update  # noqa: E402
+from tests.telegram_rules import parse_html  # noqa: E402
 
 from bot.telegram.journal import Journal  # noqa: E402
 
+LANGUAGES.update({user: "en" for user in (701, 702, 703, 704)})  # English-speaking testers
 CONFIG = """\
 telegram:
   rate_limit_per_minute: {rate}

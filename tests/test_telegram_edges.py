@@ -6,20 +6,23 @@ from __future__ import annotations
 
 import json
 import signal
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from fake_bot_api import DOCUMENT, PHOTO, STICKER, VOICE, callback, message  # noqa: E402
-from telegram_harness import Chat, RunningBot  # noqa: E402
-from telegram_rules import parse_html  # noqa: E402
+from tests.fake_bot_api import DOCUMENT, PHOTO, STICKER, VOICE, LANGUAGES, callback, message  # noqa: E402
+from tests.telegram_harness import buttons, visible  # noqa: E402
+from tests.telegram_harness import Chat, RunningBot, quoted  # noqa: E402
+from tests.telegram_rules import parse_html  # noqa: E402
 
-from bot.telegram.buttons import ARTICLE_GONE  # noqa: E402
-from bot.telegram.handlers import MEDIA_HINT  # noqa: E402
+from bot import messages as m  # noqa: E402
+from bot.i18n import Messages  # noqa: E402
+
+ENGLISH = Messages("en")
+ARTICLE_GONE, MEDIA_HINT = ENGLISH(m.ARTICLE_GONE), ENGLISH(m.MEDIA_HINT)
+LANGUAGES.update({user: "en" for user in range(901, 907)})  # English-speaking testers
 
 CONFIG = """\
 telegram:
@@ -41,13 +44,6 @@ def bot(api, tmp_path_factory):
         running.stop()
 
 
-def visible(call) -> str:
-    return parse_html(call.params["text"])
-
-
-def buttons(call) -> dict[str, str]:
-    markup = call.params.get("reply_markup") or {}
-    return {b["text"]: b["callback_data"] for row in markup.get("inline_keyboard", []) for b in row}
 
 
 def press(api, chat: Chat, call, data: str):
@@ -64,7 +60,7 @@ def test_photos_and_files_with_a_caption_are_questions_others_get_a_hint(api, bo
         before = len(chat.sent())
         api.push(message(api, 901, 901, None, caption="智慧医疗实验室在哪里？", **media))
         [reply] = chat.wait_new(before)
-        assert visible(reply).startswith("[1] 商汤")
+        assert quoted(visible(reply)).startswith("[1] 商汤")
     for media in ({"sticker": STICKER}, {"voice": VOICE}, {"photo": PHOTO}):
         before = len(chat.sent())
         api.push(message(api, 901, 901, None, **media))
@@ -73,7 +69,7 @@ def test_photos_and_files_with_a_caption_are_questions_others_get_a_hint(api, bo
     group = Chat(api, -9001, 902, "supergroup")  # in a group a sticker is not addressed to the bot: quiet
     api.wait_delivered(api.push(message(api, -9001, 902, None, "supergroup", sticker=STICKER)))
     [reply] = group.say("@qa_test_bot 长城")
-    assert visible(reply).startswith("[1] 长城") and len(group.sent()) == 1
+    assert quoted(visible(reply)).startswith("[1] 长城") and len(group.sent()) == 1
 
 
 def test_a_question_of_only_invisible_characters_is_empty(api, bot):
@@ -89,9 +85,9 @@ def test_a_reply_in_a_group_follows_up_that_answer(api, bot):
     [observatory] = group.say("@qa_test_bot 紫金山天文台在哪里？")
     [lab] = group.say("@qa_test_bot 智慧医疗实验室在哪里？")  # the group's latest question
     [reply] = group.say("主任是谁？", reply_to=observatory.result)
-    assert "天文台的主任是李教授" in visible(reply).split("\n\n")[0]
+    assert "天文台的主任是李教授" in quoted(visible(reply)).split("\n\n")[0]
     [reply] = group.say("主任是谁？", reply_to=lab.result)
-    assert "实验室主任是王博士" in visible(reply).split("\n\n")[0]
+    assert "实验室主任是王博士" in quoted(visible(reply)).split("\n\n")[0]
 
 
 def test_a_blocked_bot_sends_no_apology_and_logs_one_line(api, bot):

@@ -8,18 +8,16 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sys
 import threading
 import time
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from fake_bot_api import FakeBotAPI, message  # noqa: E402
-from telegram_harness import Chat, RunningBot  # noqa: E402
-from telegram_rules import parse_html  # noqa: E402
+from tests.fake_bot_api import FakeBotAPI, message  # noqa: E402
+from tests.telegram_harness import Chat, RunningBot  # noqa: E402
+from tests.telegram_rules import parse_html  # noqa: E402
 
 from bot.telegram.config import telegram_settings  # noqa: E402
 
@@ -65,6 +63,7 @@ def answered_ids(state: Path) -> set[int]:
     return {entry[0] for entry in saved.get("answered", [])} | {r["u"] for r in records}
 
 
+@pytest.mark.slow  # ~20 s: deselect locally with -m "not slow"; CI runs it
 def test_a_thousand_questions_from_a_hundred_chats_are_answered_once_in_order(api, bot):
     chats = [-5000 - i for i in range(100)]
     asked: dict[int, list[int]] = {chat: [] for chat in chats}
@@ -85,6 +84,7 @@ def test_a_thousand_questions_from_a_hundred_chats_are_answered_once_in_order(ap
     print(f"1,000 answers in {elapsed:.1f} s")
 
 
+@pytest.mark.slow  # ~35 s: a 30 s outage
 def test_an_outage_then_recovery_loses_no_question(api, bot):
     """5xx for a while, then refused connections, then back: every question answered once, in order."""
     a, b = -6001, -6002
@@ -106,7 +106,7 @@ def test_an_outage_then_recovery_loses_no_question(api, bot):
     time.sleep(1.0)
     assert replies(api, a) == [first, during[0]] and replies(api, b) == during[1:]
     answer = parse_html(api.sent(a)[1].params["text"])
-    assert answer.startswith("[1] 紫金山天文台 · ¶2")  # the follow-up kept its context through it all
+    assert answer.startswith("[1] 紫金山天文台 · 第2段")  # the follow-up kept its context through it all
     log = bot.output()
     assert "sendMessage failed" in log and "retry" in log and api.token not in log
 
@@ -153,7 +153,7 @@ def test_killed_and_restarted_it_answers_nothing_twice_and_remembers(tmp_path):
         [late] = waiter.wait_new(0)  # the question it died on is answered after the restart
         assert "长城" in parse_html(late.params["text"])
         [follow] = asker.say("主任是谁？")  # the earlier question still steers the follow-up
-        assert parse_html(follow.params["text"]).startswith("[1] 紫金山天文台 · ¶2")
+        assert parse_html(follow.params["text"]).startswith("[1] 紫金山天文台 · 第2段")
         time.sleep(1.0)
         assert len(asker.sent()) == 2 and len(waiter.sent()) == 1  # nothing answered twice
         assert bot.stop() == 0  # a clean stop folds the journal into the state file

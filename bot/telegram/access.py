@@ -11,8 +11,6 @@ from typing import Callable
 
 from .config import TelegramSettings
 
-REFUSAL = ("Sorry, this bot answers only its listed users and chats. "
-           "Ask its owner to add your user id ({user}) to telegram.allowed_users.")
 
 
 class Access:

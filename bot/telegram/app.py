@@ -13,13 +13,16 @@ import logging
 import os
 from urllib.parse import urlsplit
 
+from .. import messages as m
 from ..answering import Answerer
 from ..config import ConfigError, Settings
+from ..i18n import ENGLISH, SIMPLIFIED, Messages
 from .config import TelegramSettings, telegram_settings
 
 log = logging.getLogger("qabot.telegram")
-COMMANDS = [("ask", "answer a question from the articles"), ("help", "what I know and how to ask"),
-            ("reset", "forget earlier questions in this chat"), ("start", "what I know and how to ask")]
+COMMANDS = [("ask", m.COMMAND_ASK), ("help", m.COMMAND_HELP), ("reset", m.COMMAND_RESET), ("start", m.COMMAND_HELP)]
+# setMyCommands takes two-letter codes only, so one Chinese menu; users of other languages get the default
+MENUS = {None: SIMPLIFIED, "zh": SIMPLIFIED, "en": ENGLISH}
 NO_TOKEN = ("no Telegram bot token: set TELEGRAM_BOT_TOKEN. To get one, talk to @BotFather in Telegram, "
             "send /newbot and follow the steps; it answers with a token like 123456789:AA…. "
             "Then: export TELEGRAM_BOT_TOKEN='…' and run qabot telegram again (see docs/telegram.md).")
@@ -117,7 +120,9 @@ def durable_parts(token: str, tg: TelegramSettings, qa):
 
 async def post_init(app) -> None:
     """Register the command menu, reload the articles on SIGHUP, and say who we are."""
-    await app.bot.set_my_commands(COMMANDS)
+    for code, language in MENUS.items():
+        msgs = Messages(language)
+        await app.bot.set_my_commands([(name, msgs(text)) for name, text in COMMANDS], language_code=code)
     qa = app.bot_data["qabot"]
     with contextlib.suppress(NotImplementedError, AttributeError):  # no SIGHUP on some platforms
         asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, lambda: app.create_task(reload(qa)))

@@ -9,6 +9,7 @@ import asyncio
 import logging
 import time
 from dataclasses import dataclass, field
+from html import escape
 
 from telegram import (InlineQueryResultArticle, InlineQueryResultsButton, InputTextMessageContent, Message,
                       Update)
@@ -16,19 +17,23 @@ from telegram.constants import ChatType, ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError
 from telegram.ext import ContextTypes
 
-from ..answering import Answer, Answerer, citation, shorten
-from .access import REFUSAL, Access, RateLimit, plain, strip_mention
+from .. import messages as m
+from ..answering import Answer, Answerer
+from ..i18n import Messages, telegram_language
+from .access import Access, RateLimit, plain, strip_mention
 from .buttons import answer_keyboard
 from .config import TelegramSettings
-from .format import MORE, answer_html, help_html, inline_html, split_html
+from .format import MORE, answer_html, help_html, inline_items, split_html
 from .retry import CURRENT
 from .state import AnswerStore, FeedbackLog, History, Shown
 
 log = logging.getLogger("qabot.telegram")
-EXAMPLE = "商汤在哪里成立了智慧医疗实验室？"
-RATE_NOTICE = ("You're asking faster than {limit} questions a minute; please try again in {wait} s. "
-               "Until then I won't answer, so there's no need to repeat the question.")
-MEDIA_HINT = "I answer text questions: please type yours (a photo or file with a caption counts as its caption)."
+
+
+def speaking(update: Update, text: str = "") -> Messages:
+    """Messages in the user's language: their Telegram language_code, else the script of ``text``."""
+    user = update.effective_user
+    return Messages(telegram_language(user.language_code if user else None, text))
 
 
 @dataclass
@@ -80,7 +85,7 @@ async def admitted(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
         return True
     log.info("refused user=%s chat=%s", user.id if user else None, chat.id if chat else None)
     if update.effective_message:
-        await send_html(update.effective_message, REFUSAL.format(user=user.id if user else "?"))
+        await send_html(update.effective_message, escape(speaking(update)(m.REFUSAL, user=user.id if user else "?")))
     return False
 
 
@@ -90,7 +95,7 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     qa = services(context)
     await send_html(update.effective_message, help_html(context.bot.username or "", qa.answerer.article_count,
-                                                        qa.answerer.passage_count, qa.corpus))
+                                                        qa.answerer.passage_count, qa.corpus, speaking(update)))
 
 
 async def reset(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -98,15 +103,14 @@ async def reset(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if not await admitted(update, context):
         return
     services(context).history.reset(update.effective_chat.id)
-    await send_html(update.effective_message, "Forgot the earlier questions; the next one starts afresh.")
+    await send_html(update.effective_message, escape(speaking(update)(m.RESET_DONE)))
 
 
 async def ask(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Answer the question after /ask."""
     question = plain(" ".join(context.args or []))
     if not question:
-        if await admitted(update, context):
-            await send_html(update.effective_message, f"Put the question after /ask, e.g. <i>/ask {EXAMPLE}</i>")
+        await ask_for_a_question(update, context, m.ASK_USAGE, "/ask ")
         return
     await answer_question(update, context, question)
 
@@ -118,16 +122,22 @@ async def message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         log.debug("update %s: not addressed to the bot", update.update_id)
         return
     if not question:
-        if await admitted(update, context):
-            await send_html(update.effective_message, f"Yes? Ask me a question, e.g. <i>{EXAMPLE}</i>")
+        await ask_for_a_question(update, context, m.ASK_ME)
         return
     await answer_question(update, context, question)
+
+
+async def ask_for_a_question(update: Update, context: ContextTypes.DEFAULT_TYPE, msgid: str, command: str = "") -> None:
+    """Say how to ask, with an example question, in the user's language."""
+    if await admitted(update, context):
+        msgs = speaking(update)
+        await send_html(update.effective_message, msgs(msgid, example=f"<i>{command}{escape(msgs(m.EXAMPLE))}</i>"))
 
 
 async def media(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A sticker, voice message, photo or file without a caption in a private chat: say what to send."""
     if await admitted(update, context) and not await over_limit(update, context, "media", ""):
-        await send_html(update.effective_message, MEDIA_HINT)
+        await send_html(update.effective_message, escape(speaking(update)(m.MEDIA_HINT)))
 
 
 async def ignored(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -160,8 +170,9 @@ async def answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE, qu
         qa.history.add(chat.id, question)
     shown = Shown(chat.id, answer, earlier, thread=thread)
     ident = qa.store.add(shown)
-    sent = await send_html(msg, answer_html(answer, 0, qa.settings.snippets),
-                           answer_keyboard(ident, shown, qa.settings.snippets))
+    msgs = speaking(update, question)
+    sent = await send_html(msg, answer_html(answer, 0, qa.settings.snippets, msgs),
+                           answer_keyboard(ident, shown, qa.settings.snippets, msgs))
     qa.store.link(chat.id, [m.message_id for m in sent], ident)
     log_question(qa, "message", user.id, chat.id, question, outcome(answer), answer, time.perf_counter() - started)
 
@@ -176,8 +187,9 @@ async def over_limit(update: Update, context: ContextTypes.DEFAULT_TYPE, kind: s
     log_question(qa, kind, user.id, chat.id, question, "rate_limited" if notice else "rate_limited_unanswered",
                  None, 0.0)
     if notice:
+        msgs = speaking(update, question)
         await send_html(update.effective_message,
-                        RATE_NOTICE.format(limit=qa.settings.rate_limit_per_minute, wait=int(wait) + 1))
+                        escape(msgs(m.TOO_FAST, limit=qa.settings.rate_limit_per_minute, seconds=int(wait) + 1)))
     return True
 
 
@@ -211,32 +223,32 @@ async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     """Offer the top passages for ``@bot question`` as articles to send."""
     qa, query = services(context), update.inline_query
     question = plain(query.query)
+    msgs = speaking(update, question)
     personal = dict(cache_time=0 if qa.access.restricted else 30, is_personal=qa.access.restricted)
     if not question:
-        await query.answer([], button=InlineQueryResultsButton("Type a question after my name", start_parameter="help"))
+        await query.answer([], button=InlineQueryResultsButton(msgs(m.INLINE_EMPTY), start_parameter="help"))
         return
     if not qa.access.allows(query.from_user.id, None):
         log.info("refused inline user=%s", query.from_user.id)
-        await query.answer([], button=InlineQueryResultsButton("Sorry, this bot is private", start_parameter="private"),
+        await query.answer([], button=InlineQueryResultsButton(msgs(m.INLINE_PRIVATE), start_parameter="private"),
                            cache_time=0, is_personal=True)
         return
     if qa.rate.wait(query.from_user.id):
         log_question(qa, "inline", query.from_user.id, None, question, "rate_limited", None, 0.0)
-        await query.answer([], button=InlineQueryResultsButton("Too many questions; wait a moment", start_parameter="help"),
+        await query.answer([], button=InlineQueryResultsButton(msgs(m.INLINE_TOO_FAST), start_parameter="help"),
                            cache_time=0, is_personal=True)
         return
     started = time.perf_counter()
     answer = await qa.ask(question, ())
-    await query.answer(inline_results(answer), **personal)
+    await query.answer(inline_results(answer, msgs), **personal)
     log_question(qa, "inline", query.from_user.id, None, question, outcome(answer), answer, time.perf_counter() - started)
 
 
-def inline_results(answer: Answer) -> list[InlineQueryResultArticle]:
-    prefix = "" if answer.answered else "(closest) "
+def inline_results(answer: Answer, msgs: Messages) -> list[InlineQueryResultArticle]:
     return [InlineQueryResultArticle(
-        id=str(hit.rank), title=shorten(prefix + citation(hit), 100), description=shorten(hit.passage.text, 120),
-        input_message_content=InputTextMessageContent(split_html(inline_html(hit))[0], parse_mode=ParseMode.HTML))
-        for hit in answer.hits[:10]]
+        id=str(n), title=title, description=description,
+        input_message_content=InputTextMessageContent(html, parse_mode=ParseMode.HTML))
+        for n, (title, description, html) in enumerate(inline_items(answer, msgs), 1)]
 
 
 async def error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -260,8 +272,8 @@ async def error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     try:
         if update.callback_query:
-            await update.callback_query.answer("Sorry, something went wrong. Please try again.", show_alert=True)
+            await update.callback_query.answer(speaking(update)(m.BUTTON_ERROR), show_alert=True)
         elif update.effective_message:
-            await update.effective_message.reply_text("Sorry, something went wrong while answering. Please try again.")
+            await update.effective_message.reply_text(speaking(update)(m.ANSWER_ERROR))
     except TelegramError as exc:
         log.warning("could not tell the user about the error: %s", exc)

@@ -14,9 +14,12 @@ from functools import lru_cache
 from typing import Callable, Sequence
 
 from retrieval import Hit
-
-from ..answering import CANT_SEARCH, NO_HITS, NOT_COVERED, Answer, citation, cut_notice, mark
 from retrieval.safetext import printable
+
+from ..answering import Answer
+from ..i18n import Messages
+from ..layout import (ANSWER, MATCH, SENTENCE, Quote, Segment, Snippet, bracketed, full_citation, layout, render,
+                      snippet, snippet_end)
 
 # Kinsoku: these never start a line, these never end one.
 NO_START = set("，。、；：！？）」』”’》〉】…,.;:!?)]}%·")
@@ -25,20 +28,26 @@ SHORT_UNWRAPPED = 120  # columns of a short line when there is no terminal width
 INDENT = "    "
 SGR = re.compile(r"\x1b\[[0-9;]*m")
 Spans = Sequence[tuple[int, int]]
+Marks = Sequence[Segment]
 
 
 @dataclass(frozen=True)
 class Style:
-    """SGR codes per role; an empty mapping means plain text."""
+    """SGR codes per role; an empty mapping means plain text, marks shown by brackets."""
     codes: dict
 
     def paint(self, role: str, text: str) -> str:
+        return self.marked(text, (role,))
+
+    def marked(self, text: str, roles: tuple[str, ...]) -> str:
+        """``text`` in the colours of ``roles`` (outer first, each its own code so they nest)."""
         if not text:
             return text
-        if not self.codes:  # plain: brackets show the matches, as `qabot ask` does
-            return f"[{text}]" if role == "match" else text
-        code = self.codes.get(role)
-        return f"\x1b[{code}m{text}\x1b[0m" if code else text
+        if not self.codes:  # plain: only marks show, by their brackets
+            marks = tuple(r for r in roles if r in BRACKETS)
+            return bracketed(text, [Segment(0, len(text), marks)], BRACKETS) if marks else text
+        codes = "".join(f"\x1b[{self.codes[r]}m" for r in roles if self.codes.get(r))
+        return f"{codes}{text}\x1b[0m" if codes else text
 
     @property
     def mark_width(self) -> int:
@@ -46,7 +55,10 @@ class Style:
         return 0 if self.codes else 2
 
 
-COLOUR = Style({"match": "1;31", "cite": "36", "rank": "1", "note": "33", "problem": "33", "dim": "2"})
+# Without colour: a match in [brackets], the confident answer in 【】, an unsure answer's sentence in 〔〕.
+BRACKETS = {MATCH: ("[", "]"), ANSWER: ("【", "】"), SENTENCE: ("〔", "〕")}
+COLOUR = Style({MATCH: "1;31", ANSWER: "1;32", SENTENCE: "4", "lead": "1;32", "cite": "36", "rank": "1", "note": "33",
+                "problem": "33", "dim": "2"})
 PLAIN = Style({})
 
 
@@ -121,93 +133,98 @@ def lstrip(text: str, start: int, end: int) -> int:
     return start
 
 
-def clip(spans: Spans, start: int, end: int) -> list[tuple[int, int]]:
-    """``spans`` that overlap text[start:end], shifted to start at 0."""
-    return [(max(s, start) - start, min(e, end) - start) for s, e in spans if s < end and e > start]
+def clip(marks: Marks, start: int, end: int) -> list[Segment]:
+    """``marks`` that overlap text[start:end], shifted to start at 0."""
+    return [Segment(max(s, start) - start, min(e, end) - start, roles) for s, e, roles in marks
+            if s < end and e > start]
 
 
-def block(prefix: str, text: str, fmt: Format, role: str = "", spans: Spans = ()) -> list[str]:
+def block(prefix: str, text: str, fmt: Format, role: str = "", marks: Marks = ()) -> list[str]:
     """``text`` wrapped after ``prefix``, continuation lines indented to line up with the first."""
     width = fmt.width()
     room = max(width - text_width(prefix), 10) if width else None
     pad = " " * text_width(prefix)
     text = printable(text)
-    if spans and fmt.style.mark_width:  # plain: the brackets take columns, so wrap the marked text
-        text, spans = mark(text, spans, lambda t: fmt.style.paint("match", t)), ()
+    if marks and not fmt.style.codes:  # plain: the brackets take columns, so wrap the marked text
+        text, marks = bracketed(text, marks, BRACKETS), ()
     out = []
     for n, (s, e) in enumerate(wrap_offsets(text, room)):
-        body = mark(text[s:e], clip(spans, s, e), lambda t: fmt.style.paint("match", t),
-                    lambda t: fmt.style.paint(role, t))
+        body = render(text[s:e], clip(marks, s, e), fmt.style.marked, lambda t: fmt.style.paint(role, t))
         out.append((prefix if n == 0 else pad) + body)
     return out
 
 
-def shorten(text: str, columns: int, spans: Spans = (), extra: int = 0) -> tuple[str, list[tuple[int, int]]]:
-    """``text`` on one line, cut to ``columns`` with an ellipsis, and its spans clipped to match.
-
-    ``extra`` is the columns a marked span adds (the brackets of plain text)."""
+def fit_columns(text: str, columns: int, spans: Spans = (), extra: int = 0) -> tuple[str, list[tuple[int, int]]]:
+    """``text`` on one line, cut to ``columns`` (at a sentence end when one is near, else with an
+    ellipsis), and its spans clipped to match. ``extra``: the columns a marked span adds (plain brackets)."""
     text = "".join(" " if ch.isspace() else ch for ch in printable(text))  # one line; offsets unchanged
-    if text_width(text) + extra * len(spans) <= columns:
-        return text, list(spans)
     starts = {s for s, _ in spans}
-    used, end = 0, 0
-    while end < len(text):
-        w = char_width(text[end]) + (extra if end in starts else 0)
-        if used + w > columns - 1:  # leave a column for the ellipsis
-            break
-        used += w
-        end += 1
-    return text[:end] + "…", clip(spans, 0, end)
+    widths = [char_width(ch) + (extra if i in starts else 0) for i, ch in enumerate(text)]
+    end, ellipsis = snippet_end(text, widths, columns)
+    return text[:end] + ("…" if ellipsis else ""), [(s, min(e, end)) for s, e in spans if s < end]
 
 
 def rank(hit: Hit, fmt: Format) -> str:
     return fmt.style.paint("rank", f"[{hit.rank}]") + " "
 
 
-def quote_lines(hit: Hit, fmt: Format) -> list[str]:
-    """The best passage: its citation, then the whole passage with the matched words marked."""
-    return (block(rank(hit, fmt), citation(hit), fmt, "cite")
-            + block(INDENT, hit.passage.text, fmt, spans=hit.highlights))
+def matches(spans: Spans, offset: int = 0) -> list[Segment]:
+    return [Segment(s + offset, e + offset, (MATCH,)) for s, e in spans]
 
 
-def short_lines(hit: Hit, fmt: Format) -> list[str]:
+def quote_lines(quote: Quote, fmt: Format) -> list[str]:
+    """The quoted passage: its citation, then the whole passage with its marks."""
+    return (block(rank(quote.hit, fmt), quote.cite.line, fmt, "cite")
+            + block(INDENT, quote.hit.passage.text, fmt, marks=quote.marks))
+
+
+def short_lines(item: Snippet, fmt: Format) -> list[str]:
     """A further passage: its citation, then one line of its text."""
     width = fmt.width()
     columns = width - len(INDENT) if width else SHORT_UNWRAPPED
-    text, spans = shorten(hit.passage.text, max(columns, 10), hit.highlights, fmt.style.mark_width)
-    body = mark(text, spans, lambda t: fmt.style.paint("match", t))
-    return block(rank(hit, fmt), citation(hit), fmt, "cite") + [INDENT + body]
+    spans = [(s, e) for s, e, _ in item.marks]
+    text, spans = fit_columns(item.text, max(columns, 10), spans, fmt.style.mark_width)
+    body = render(text, matches(spans), fmt.style.marked)
+    return block(rank(item.hit, fmt), item.cite.line, fmt, "cite") + [INDENT + body]
 
 
-def render_answer(answer: Answer, k: int, fmt: Format) -> str:
-    """What a question gets: the best passage quoted, then up to ``k - 1`` short cited lines."""
-    paint = fmt.style.paint
-    if answer.problem:
-        return "\n".join(block("", f"{CANT_SEARCH} {answer.problem}", fmt, "problem"))
-    lines = []
-    if answer.result and answer.result.truncated:
-        lines += block("", cut_notice(len(answer.result.question)), fmt, "note")
-    if not answer.hits:
-        return "\n".join(lines + [paint("note", NO_HITS)])
-    if not answer.answered:
-        lines.append(paint("note", NOT_COVERED))
-    lines += quote_lines(answer.hits[0], fmt)
-    for hit in answer.hits[1:k]:
-        lines += short_lines(hit, fmt)
+def render_answer(answer: Answer, k: int, fmt: Format, msgs: Messages = Messages()) -> str:
+    """What a question gets: the answer line, notes, the quoted passage, then up to ``k - 1`` short cited lines."""
+    shown = layout(answer, msgs, k)
+    if shown.problem:
+        return "\n".join(block("", shown.problem, fmt, "problem"))
+    lines = block("", f"→ {shown.answer}", fmt, "lead") if shown.answer else []
+    for note in (shown.notice, shown.verdict):
+        lines += block("", note, fmt, "note") if note else []
+    if shown.quote:
+        lines += quote_lines(shown.quote, fmt)
+    for item in shown.snippets:
+        lines += short_lines(item, fmt)
     return "\n".join(lines)
 
 
-def render_more(hits: Sequence[Hit], fmt: Format) -> str:
-    return "\n".join(line for hit in hits for line in short_lines(hit, fmt))
+def plain_text(answer: Answer, snippets: int = 3, msgs: Messages = Messages()) -> str:
+    """The answer for ``qabot ask``: no colour, no wrapping, the quote and ``snippets`` short lines."""
+    return render_answer(answer, 1 + snippets, Format(PLAIN), msgs)
 
 
-def render_opened(hit: Hit, text: str, offset: int, fmt: Format) -> str:
-    """``text`` (a paragraph or article holding the hit's passage at ``offset``), matches marked."""
-    spans = [(s + offset, e + offset) for s, e in hit.highlights] if offset >= 0 else []
-    lines = block(rank(hit, fmt), citation(hit), fmt, "cite")
+def render_more(answer: Answer, hits: Sequence[Hit], fmt: Format, msgs: Messages = Messages()) -> str:
+    return "\n".join(line for hit in hits for line in short_lines(snippet(answer, hit, msgs, answer.answered), fmt))
+
+
+def render_opened(answer: Answer, hit: Hit, text: str, offset: int, fmt: Format, msgs: Messages = Messages()) -> str:
+    """``text`` (a paragraph or article holding the hit's passage at ``offset``) under the full
+    citation, the passage's matches marked."""
+    marks = matches(hit.highlights, offset) if offset >= 0 else []
+    lines = block(rank(hit, fmt), full_citation(answer, hit, msgs), fmt, "cite")
     for s, e in paragraph_offsets(text):
-        lines += block(INDENT, text[s:e], fmt, spans=clip(spans, s, e))
+        lines += block(INDENT, text[s:e], fmt, marks=clip(marks, s, e))
     return "\n".join(lines)
+
+
+def render_source(answer: Answer, hit: Hit, fmt: Format, msgs: Messages = Messages()) -> str:
+    """Where result N comes from, in full: title, place, date, URL, file and line."""
+    return "\n".join(block(rank(hit, fmt), full_citation(answer, hit, msgs), fmt, "cite"))
 
 
 def paragraph_offsets(text: str) -> list[tuple[int, int]]:

@@ -20,9 +20,12 @@ from typing import IO, Callable
 
 from retrieval.safetext import printable
 
-from ..answering import Answerer
+from .. import messages as m
+from ..answering import Answer, Answerer
 from ..config import Settings, described, limit, read
-from .format import COLOUR, PLAIN, Format, render_answer, render_more, render_opened
+from ..i18n import Messages, choose, ui_language
+from ..layout import shown_count
+from .format import COLOUR, PLAIN, Format, render_answer, render_more, render_opened, render_source
 
 MAX_K = 50
 
@@ -56,20 +59,6 @@ class Quit(Exception):
     """The user asked to leave."""
 
 
-def help_text(k: int) -> str:
-    return "\n".join([
-        "Ask a question in Chinese or English; a follow-up uses the questions before it.",
-        "  :more        the next results",
-        "  :open N      the whole paragraph of result N (:open N all: the whole article)",
-        f"  :k N         show N results per answer (now {k})",
-        "  :reset       forget the conversation: the next question starts afresh",
-        "  :reload      re-read the articles (only changed ones are re-indexed)",
-        "  :add SOURCE  add a file, folder or http(s) URL to the articles, then re-index",
-        "  :help        this help",
-        "  :quit        leave (or Ctrl-D); Ctrl-C cancels the line being typed",
-    ])
-
-
 def parse_command(line: str) -> tuple[str, list[str]] | None:
     """(name, arguments) when ``line`` is a command like ``:open 2`` (or ``：open 2`` typed with a Chinese IME)."""
     if line[:1] not in (":", "："):
@@ -86,16 +75,21 @@ def one_line(line: str) -> str:
 
 
 class Session:
-    """One conversation: earlier questions (the follow-up context) and the results last shown."""
+    """One conversation: earlier questions (the follow-up context), the results last shown, and
+    the language it speaks (``preferred``, else the script of the latest question)."""
 
-    def __init__(self, answerer: Answerer, k: int, fmt: Format, add: Callable[[list[str]], str] | None = None):
-        self.answerer, self.k, self.fmt, self.adder = answerer, k, fmt, add
+    def __init__(self, answerer: Answerer, k: int, fmt: Format, preferred: str | None = None,
+                 add: Callable[[list[str]], str] | None = None):
+        self.answerer, self.k, self.fmt, self.preferred, self.adder = answerer, k, fmt, preferred, add
+        self.msgs = Messages(choose(preferred))
         self.questions: list[str] = []
         self.last = None  # (question, context) of the last answered question, for :more
+        self.answer: Answer | None = None  # its answer, holding the results shown so far
         self.hits: list = []  # results shown for it so far, best first
         self.commands = {"help": self.help, "h": self.help, "?": self.help, "more": self.more,
-                         "open": self.open, "reset": self.reset, "k": self.set_k, "reload": self.reload,
-                         "quit": self.quit, "q": self.quit, "exit": self.quit, "add": self.add}
+                         "open": self.open, "source": self.source, "reset": self.reset, "k": self.set_k,
+                         "reload": self.reload, "add": self.add, "quit": self.quit, "q": self.quit,
+                         "exit": self.quit}
 
     def handle(self, line: str) -> str:
         """The text to show for one input line (empty for a blank line); raises ``Quit``."""
@@ -111,83 +105,93 @@ class Session:
         return self.commands[name](args)
 
     def ask(self, question: str) -> str:
+        self.msgs = Messages(choose(self.preferred, question, self.msgs.language))
         context = tuple(self.questions)
         answer = self.answerer.ask(question, context, self.k)
         if not answer.problem:
             self.questions.append(question)
-            self.last = (question, context)
-            self.hits = answer.hits[: self.k]
-        return render_answer(answer, self.k, self.fmt)
+            self.last, self.answer = (question, context), answer
+            self.hits = answer.hits[: shown_count(answer, self.k)]  # what :more and :open N go on from
+        return render_answer(answer, self.k, self.fmt, self.msgs)
 
     def more(self, args: list[str]) -> str:
         if args:
-            return "Usage: :more (no arguments); :k N changes how many results each step shows."
+            return self.msgs(m.MORE_USAGE)
         if self.last is None:
-            return "Nothing to show more of yet: ask a question first."
+            return self.msgs(m.NOTHING_YET)
         question, context = self.last
         answer = self.answerer.ask(question, context, len(self.hits) + self.k)
         new = answer.hits[len(self.hits):]
         if not new:
-            return f"No more results: all {len(self.hits)} passages that match are shown."
-        self.hits = answer.hits
-        return render_more(new, self.fmt)
+            return self.msgs(m.NO_MORE, shown=len(self.hits))
+        self.hits, self.answer = answer.hits, answer
+        return render_more(answer, new, self.fmt, self.msgs)
 
-    def open(self, args: list[str]) -> str:
-        usage = "Usage: :open N shows the whole paragraph of result N; :open N all the whole article."
-        if not args or len(args) > 2 or not args[0].isdigit() or args[1:] not in ([], ["all"]):
-            return usage
+    def result(self, args: list[str], usage: str, extra: list[list[str]]):
+        """Result N of ``args`` (``extra``: the words allowed after N), or the message saying why not."""
+        if not args or not args[0].isdigit() or args[1:] not in extra:
+            return self.msgs(usage)
         if not self.hits:
-            return "No results to open yet: ask a question first."
+            return self.msgs(m.NO_RESULTS_YET)
         n = int(args[0])
         if not 1 <= n <= len(self.hits):
-            return f"No result {n}: results 1 to {len(self.hits)} are shown."
-        hit = self.hits[n - 1]
+            return self.msgs(m.NO_RESULT, n=n, shown=len(self.hits))
+        return self.hits[n - 1]
+
+    def open(self, args: list[str]) -> str:
+        hit = self.result(args, m.OPEN_USAGE, [[], ["all"]])
+        if isinstance(hit, str):
+            return hit
         if args[1:] == ["all"]:
-            return render_opened(hit, self.answerer.article_text(hit), hit.passage.start, self.fmt)
-        paragraph = self.answerer.paragraph(hit)
-        return render_opened(hit, paragraph, paragraph.find(hit.passage.text), self.fmt)
+            text, offset = self.answerer.article_text(hit), hit.passage.start
+        else:
+            text = self.answerer.paragraph(hit)
+            offset = text.find(hit.passage.text)
+        return render_opened(self.answer, hit, text, offset, self.fmt, self.msgs)
+
+    def source(self, args: list[str]) -> str:
+        hit = self.result(args, m.SOURCE_USAGE, [[]])
+        return hit if isinstance(hit, str) else render_source(self.answer, hit, self.fmt, self.msgs)
 
     def reset(self, args: list[str]) -> str:
         self.questions.clear()
-        self.last, self.hits = None, []
-        return "Conversation forgotten: the next question starts afresh."
+        self.last, self.answer, self.hits = None, None, []
+        return self.msgs(m.FORGOTTEN)
 
     def set_k(self, args: list[str]) -> str:
         if not args:
-            return f"Showing {self.k} results per answer; :k N changes it."
+            return self.msgs(m.K_NOW, k=self.k)
         if len(args) > 1 or not args[0].isdigit() or not 1 <= int(args[0]) <= MAX_K:
-            return f"Usage: :k N, with N a whole number from 1 to {MAX_K}."
+            return self.msgs(m.K_USAGE, most=MAX_K)
         self.k = int(args[0])
-        return f"Showing {self.k} results per answer."
+        return self.msgs(m.K_SET, k=self.k)
 
     def reload(self, args: list[str]) -> str:
         self.hits = []  # results shown so far point into the old index
-        return self.answerer.reload()
+        return self.answerer.reload(self.msgs)
 
     def add(self, args: list[str]) -> str:
         if not args:
-            return "Usage: :add PATH|URL … adds article files, folders or web pages to the corpus."
+            return self.msgs(m.ADD_USAGE)
         if self.adder is None:
-            return "Adding is not available here."
+            return self.msgs(m.ADD_UNAVAILABLE)
         self.hits = []  # results shown so far point into the old index
         return self.adder(args)
 
     def help(self, args: list[str]) -> str:
-        return help_text(self.k)
+        return self.msgs(m.REPL_HELP, k=self.k)
 
     def quit(self, args: list[str]) -> str:
         raise Quit
 
     def unknown(self, name: str) -> str:
         close = difflib.get_close_matches(name, [c for c in self.commands if len(c) > 1], n=1)
-        hint = f" Did you mean :{close[0]}?" if close else ""
-        return f"Unknown command :{name}.{hint} Commands: :help :more :open N :k N :reset :reload :quit"
+        if close:
+            return self.msgs(m.UNKNOWN_COMMAND_HINT, name=name, close=close[0])
+        return self.msgs(m.UNKNOWN_COMMAND, name=name)
 
-
-def banner(answerer: Answerer) -> str:
-    articles, passages = answerer.article_count, answerer.passage_count
-    return (f"qabot: {articles} article{'s' * (articles != 1)}, {passages} passage{'s' * (passages != 1)} loaded. "
-            "Ask a question; :help for commands, Ctrl-D to quit.")
+    def banner(self) -> str:
+        return self.msgs(m.REPL_BANNER, articles=self.answerer.article_count, passages=self.answerer.passage_count)
 
 
 def interactive() -> bool:
@@ -207,13 +211,14 @@ def run_repl(answerer: Answerer, settings: Settings, plain: bool = False,
              add: Callable[[list[str]], str] | None = None) -> int:
     """Run the REPL until :quit or end of input; returns the exit status."""
     config = repl_settings(settings.extra.get("repl"))
-    k = config.k or answerer.k
+    k, preferred = config.k or answerer.k, ui_language(settings.extra.get("ui"))
     if plain or not interactive():
         width = terminal_width(config.width) if sys.stdout.isatty() else (lambda: config.width)
-        return run_plain(Session(answerer, k, Format(PLAIN, width), add), banner(answerer), sys.stdin, sys.stdout)
-    session = Session(answerer, k, Format(COLOUR, terminal_width(config.width)), add)
+        session = Session(answerer, k, Format(PLAIN, width), preferred, add)
+        return run_plain(session, session.banner(), sys.stdin, sys.stdout)
+    session = Session(answerer, k, Format(COLOUR, terminal_width(config.width)), preferred, add)
     warm_up(answerer)
-    return run_interactive(session, banner(answerer), history_path(config))
+    return run_interactive(session, session.banner(), history_path(config))
 
 
 def warm_up(answerer: Answerer) -> None:
@@ -272,7 +277,7 @@ def run_interactive(session: Session, greeting: str, history_file: Path) -> int:
         except Quit:
             return 0
         except KeyboardInterrupt:
-            out = "Cancelled."
+            out = session.msgs(m.CANCELLED)
         if out:
             print(out + "\n", flush=True)
 

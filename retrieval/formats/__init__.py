@@ -66,7 +66,7 @@ def reader(kind: str) -> Callable:
 
 def load(kind: str, path: Path, name: str, data: bytes) -> Iterator:
     """The article in one file of ``kind`` (``Article``), or the ``LoadProblem`` that stops it."""
-    from ..articles import Article, LoadProblem, too_long
+    from ..records import Article, LoadProblem, too_long
 
     if len(data) > MAX_FILE:
         yield LoadProblem(str(path), 0, f"{size_text(len(data))}, over the {size_text(MAX_FILE)} a "
@@ -80,7 +80,7 @@ def article(path: Path, name: str, paragraphs: list[str], title: str = "", date:
     """The ``Article`` of a file's paragraphs (at least one). Without a ``title`` the first paragraph is
     the title when it is short, not a sentence, and more follow, else the file's name; a body that repeats the title
     as its first paragraph (a page's <h1>) drops it."""
-    from ..articles import Article
+    from ..records import Article
 
     paragraphs = [p.strip() for p in paragraphs if p.strip()]  # each one line: the readers join lines
     first = paragraphs[0] if paragraphs else ""

@@ -15,7 +15,7 @@ NO_MAIN_TEXT = "no main text found (a page of links, or one its scripts fill in?
 
 def read(path: Path, name: str, data: bytes, url: str = ""):
     """The ``Article`` of one HTML page, or a ``LoadProblem``; ``url`` is where it was fetched from."""
-    from ..articles import LoadProblem
+    from ..records import LoadProblem
 
     found = extract(data, url)
     if found is None or not (found.text or "").strip():

@@ -33,7 +33,7 @@ class Box(NamedTuple):
 def read(path: Path, name: str, data: bytes):
     """The ``Article`` of one PDF (title from its metadata, else its first short paragraph), or a
     ``LoadProblem``: encrypted, broken, or without a text layer."""
-    from ..articles import LoadProblem
+    from ..records import LoadProblem
 
     try:
         pages, title = layout(data)

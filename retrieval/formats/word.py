@@ -13,7 +13,7 @@ NOT_DOCX = "not a Word .docx file ({why}); an old .doc must be saved as .docx fi
 def read(path: Path, name: str, data: bytes):
     """The ``Article`` of one .docx file (its title from the document's properties, else its
     first heading, else its first short paragraph), or a ``LoadProblem``."""
-    from ..articles import LoadProblem
+    from ..records import LoadProblem
 
     if data.startswith(b"\xd0\xcf\x11\xe0"):  # the OLE container of .doc (and of encrypted .docx)
         return LoadProblem(str(path), 0, NOT_DOCX.format(why="an old .doc, or password-protected"))
