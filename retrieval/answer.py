@@ -18,12 +18,13 @@ from typing import NamedTuple, Sequence
 import numpy as np
 
 from . import answer_features as af
+from . import answer_sentence, answer_trees
 from .grams import BIGRAM, UNIGRAM
 from .passages import sentence_ends
 from .qtype import KINDS, kind_of, wh_span
 
 HITS = 3  # passages the answer may come from
-SENTENCES = 5  # best sentences of those given candidates
+SENTENCES = 4  # best sentences of those given candidates (5: +0.5 ms a question)
 
 
 class AnswerSpan(NamedTuple):
@@ -40,9 +41,13 @@ class Model(NamedTuple):
     span: np.ndarray  # weights: a row per question kind (KINDS), over af.names(kind)
     confidence: np.ndarray  # weights over CONFIDENCE + bias
     threshold: float
+    sentence: np.ndarray  # weights over answer_sentence.FEATURES
+    trees: answer_trees.Trees | None = None  # re-rank the span model's best candidates
 
 
-CONFIDENCE = ("prob", "margin", "share", "own_share", "coverage", "rank1", "log_chars")
+CONFIDENCE = ("prob", "margin", "share", "own_share", "coverage", "rank1", "log_chars",
+              "left_match", "right_match", "bigram_share", "typed")
+ALIGNED = [af.BASE_FEATURES.index(name) for name in ("left_match", "right_match", "bigram_share")]
 
 
 @lru_cache(maxsize=1)
@@ -51,7 +56,8 @@ def model() -> Model:
     data = json.loads(resources.files("retrieval").joinpath("data/answer_weights.json").read_text(encoding="utf-8"))
     span = np.array([[data["span"].get(name, 0.0) for name in af.names(kind)] for kind in KINDS], dtype=np.float32)
     conf = np.array([data["confidence"].get(name, 0.0) for name in CONFIDENCE + ("bias",)], dtype=np.float64)
-    return Model(span, conf, float(data["threshold"]))
+    sentence = np.array([data.get("sentence", {}).get(name, 0.0) for name in answer_sentence.FEATURES], dtype=np.float32)
+    return Model(span, conf, float(data["threshold"]), sentence, answer_trees.shipped())
 
 
 def question_of(question: str, context: Sequence[str]) -> af.Question:
@@ -126,15 +132,19 @@ def fitting(x: np.ndarray, q: af.Question) -> np.ndarray:
     elif kind == "time":
         fits = has("has_time")
     elif kind == "person":
-        fits = has("has_nr") | has("all_eng")
+        fits = has("has_nr") | has("all_eng") | has("before_honorific") | has("ends_honorific")
     else:
         return np.ones(len(x), dtype=bool)
     return fits if fits.any() else np.ones(len(x), dtype=bool)
 
 
-def confidence_row(prob: float, margin: float, sentence: af.Sentence, coverage: float, chars: int) -> np.ndarray:
+def confidence_row(found: "Inputs", best: int, prob: float, margin: float, coverage: float) -> np.ndarray:
+    """What the confidence model sees of the chosen candidate ``best``: CONFIDENCE, then 1."""
+    n, start, end = (int(v) for v in found.spans[best])
+    sentence = found.sentences[n]
+    typed = not found.fits.all()  # the kind asked for (a number, a date, a name) narrowed the choice
     return np.array([prob, margin, sentence.share, sentence.own_share, coverage, sentence.rank == 1,
-                     np.log1p(chars), 1.0])
+                     np.log1p(end - start), *found.x[best, ALIGNED], typed, 1.0])
 
 
 def choose(scores: np.ndarray) -> tuple[int, float, float]:
@@ -143,6 +153,19 @@ def choose(scores: np.ndarray) -> tuple[int, float, float]:
     p = np.exp(scores - scores[best])
     second = np.partition(scores, -2)[-2] if len(scores) > 1 else scores[best] - 10
     return best, float(1.0 / p.sum()), float(min(scores[best] - second, 10.0))
+
+
+def pick(found: "Inputs", m: Model) -> tuple[int, float, float]:
+    """The chosen candidate, its probability and lead: by the span model, then by the trees
+    over its best ``answer_trees.TOP`` when there are trees."""
+    linear = scored(found, m.span)
+    if m.trees is None:
+        return choose(linear)
+    top = np.argpartition(-linear, answer_trees.TOP)[:answer_trees.TOP] if len(linear) > answer_trees.TOP else np.arange(len(linear))
+    top = top[np.argsort(-linear[top], kind="stable")]
+    top = top[linear[top] > -1e3]  # those of the kind asked for, when any is
+    best, prob, margin = choose(answer_trees.predict(m.trees, answer_trees.rows(found.x, linear, top, found.kind)))
+    return int(top[best]), prob, margin
 
 
 def scored(found: "Inputs", span: np.ndarray) -> np.ndarray:
@@ -167,6 +190,7 @@ def inputs(analyzer, idf, question: str, context: Sequence[str], weights: dict[s
     sentences = best_sentences(texts, [h.score for h in hits[:HITS]], weights, own, idf)
     q = question_of(question, context)
     spans, x = candidate_matrix(analyzer, texts, q, sentences)
+    answer_sentence.fill(spans, x, len(sentences), model().sentence)
     return Inputs(originals, sentences, spans, x, KINDS.index(q.kind), fitting(x, q))
 
 
@@ -175,10 +199,10 @@ def decide(found: Inputs, coverage: float, m: Model | None = None) -> AnswerSpan
     m = m or model()
     if not len(found.spans):
         return None
-    best, prob, margin = choose(scored(found, m.span))
+    best, prob, margin = pick(found, m)
     n, start, end = (int(v) for v in found.spans[best])
     sentence = found.sentences[n]
-    row = confidence_row(prob, margin, sentence, coverage, end - start)
+    row = confidence_row(found, best, prob, margin, coverage)
     score = float(1.0 / (1.0 + np.exp(-row @ m.confidence)))
     return AnswerSpan(found.texts[sentence.rank - 1][start:end], sentence.rank, start, end,
                       (sentence.start, sentence.end), score >= m.threshold, round(score, 4))

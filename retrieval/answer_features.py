@@ -25,21 +25,26 @@ TIME = re.compile(r"[\d零〇一二三四五六七八九十]+(?:年|月|日|世�
 NUMERAL = re.compile(r"[\d零〇一二三四五六七八九十百千万亿两]")
 PUNCT = re.compile(r"^[\W_]+$")
 COMMA = frozenset("，,、；;：:")
+# words that follow a person's name (Dimitri Metaxas教授): a name jieba does not tag is still a name
+HONORIFIC = frozenset(("教授", "博士", "先生", "女士", "小姐", "院士", "老师", "医生", "总裁", "主席", "总统", "总理", "部长",
+                       "主任", "经理", "董事长", "创始人", "首相", "将军", "同学", "研究员", "工程师", "作家", "导演"))
 TRIGGER = frozenset(("是", "为", "在", "于", "由", "有", "叫", "称", "即", "到", "达", "约", "共", "被", "以", "用", "做"))
 # per-word columns, summed over a candidate's words
-COLUMNS = ("chars", "in_q", "in_q2", "punct", "comma", "nr", "ns", "nt", "time", "num", "q", "noun", "verb", "eng", "title", "in_ctx")
+COLUMNS = ("chars", "in_q", "in_q2", "punct", "comma", "nr", "ns", "nt", "time", "num", "q", "noun", "verb", "eng", "title", "in_ctx", "honorific")
 COL = {name: i for i, name in enumerate(COLUMNS)}
 KIND_COLUMN = {"time": "time", "number": "num", "person": "nr", "place": "ns", "org": "nt"}  # what a kind asks for
 # what a candidate holds, crossed with what the question asks for
 TAG_CLASSES = ("nr", "ns", "nt", "t", "m", "q", "n", "v", "a", "eng", "x")  # and the rest
 POS = tuple(f"{edge}_{tag}" for edge in ("first", "last") for tag in TAG_CLASSES + ("other",))
 KIND_FEATURES = POS + ("has_time", "has_num", "ends_q", "has_nr", "has_ns", "has_nt", "has_title", "last_noun", "log_chars",
-                 "has_comma", "clause", "frac_in_q", "all_eng", "one_word", "after_trigger")
+                 "has_comma", "clause", "frac_in_q", "all_eng", "one_word", "after_trigger", "before_honorific", "ends_honorific",
+                 "left_match", "right_match", "both_match", "chars_1", "chars_2", "chars_4", "chars_8", "chars_16", "chars_more")
 BASE_FEATURES = ("log_chars", "words", "frac_in_q", "any_in_q2", "commas", "has_comma", "start_edge", "end_edge",
                  "clause", "left_q", "right_q", "left_near", "right_near", "left_align", "right_align",
                  "after_trigger", "before_de", "first_verb", "last_noun", "last_verb", "has_nr", "has_ns", "has_nt",
                  "has_time", "has_num", "ends_q", "all_eng", "has_title", "one_word", "frac_ctx",
-                 "left_window", "right_window", "single_char", "sentence_kind", "share", "own_share", "rel_share", "best_sentence", "rank1", "rank2", "rank3", "rel_score")
+                 "left_window", "right_window", "single_char", "sentence_kind",
+                 "left_match", "right_match", "both_match", "bigram_share", "trigram_share", "char_share", "wh_left_in", "wh_right_in", "log_sentence", "sentence_logp", "before_honorific", "ends_honorific", "share", "own_share", "rel_share", "best_sentence", "rank1", "rank2", "rank3", "rel_score")
 SHARED = frozenset(BASE_FEATURES) & frozenset(KIND_FEATURES)
 WIDTH = len(BASE_FEATURES) + len(KIND_FEATURES)  # a candidate's row: the base features, then its kind's block
 
@@ -108,8 +113,9 @@ def word_columns(words, text: str, q: Question) -> tuple[np.ndarray, tuple]:
         nr, ns, nt, qu, noun, verb, eng, cls = tag_columns(tag)
         out.append((e - s, (e - s) * asked, asked and strong, punct, w in COMMA, nr, ns, nt,
                     tag == "t" or bool(TIME.search(around)),
-                    tag == "m" or (tag in ("mq", "x") and bool(NUMERAL.search(w))), qu, noun, verb, eng,
-                    "《" in w or "》" in w, not punct and w in q.context))
+                    tag == "m" or (tag in ("mq", "x") and bool(NUMERAL.search(w))), qu, noun, verb,
+                    eng or w.isspace(),  # Dimitri Metaxas is all Latin, its space included
+                    "《" in w or "》" in w, not punct and w in q.context, w in HONORIFIC))
         flags.append((strong and w in q.left, strong and w in q.right, w in TRIGGER, w == "的", cls))
     f = np.array(flags, dtype=np.int64).reshape(-1, 5).T
     return np.array(out, dtype=np.float32).reshape(-1, len(COLUMNS)), (f[0] > 0, f[1] > 0, f[2] > 0, f[3] > 0, f[4])
@@ -185,6 +191,7 @@ def features(words, text: str, q: Question, sentence: Sentence) -> tuple[np.ndar
                         ("best_sentence", sentence.best), ("rank1", sentence.rank == 1), ("rank2", sentence.rank == 2),
                         ("rank3", sentence.rank >= 3), ("rel_score", sentence.rel_score)):
         f[name][:] = value
+    alignment_features(f, words, text, q, i, j)
     kind_column = KIND_COLUMN.get(q.kind)
     f["sentence_kind"][:] = kind_column is not None and bool(rows[:, COL[kind_column]].any())
     for k, name in enumerate(KIND_FEATURES):  # the kind block repeats some base features
@@ -210,6 +217,10 @@ def span_features(f: dict, rows: np.ndarray, i: np.ndarray, j: np.ndarray, q: Qu
     f["all_eng"][:] = c["eng"] == (j - i)
     f["one_word"][:] = (j - i) == 1
     f["single_char"][:] = c["chars"] == 1
+    low = 0
+    for name, high in (("chars_1", 1), ("chars_2", 2), ("chars_4", 4), ("chars_8", 8), ("chars_16", 16), ("chars_more", 10**9)):
+        f[name][:] = (c["chars"] > low) & (c["chars"] <= high)  # a length prior per kind, not only a slope
+        low = high
     f["frac_ctx"][:] = c["in_ctx"] / (j - i)
     f["left_window"][:], f["right_window"][:] = (w / max(len(q.text), 1)
                                                  for w in window_sums(rows[:, COL["in_q"]], i, j, 6))
@@ -236,7 +247,55 @@ def edge_features(f: dict, rows: np.ndarray, i: np.ndarray, j: np.ndarray, flags
     f["first_verb"][:] = rows[i, COL["verb"]] > 0
     f["last_noun"][:] = rows[j - 1, COL["noun"]] > 0
     f["last_verb"][:] = rows[j - 1, COL["verb"]] > 0
+    f["before_honorific"][:] = np.append(rows[:, COL["honorific"]] > 0, False)[j]
+    f["ends_honorific"][:] = (rows[j - 1, COL["honorific"]] > 0) & (j - i > 1)
     f["ends_q"][:] = (rows[j - 1, COL["q"]] > 0) | (rows[j - 1, COL["num"]] > 0)
     for edge, at in (("first", classes[i]), ("last", classes[j - 1])):
         for n_, tag in enumerate(TAG_CLASSES + ("other",)):
             f[f"{edge}_{tag}"][:] = at == n_
+
+
+MATCH = 4  # characters compared on each side of a candidate with those around the question word
+
+
+@lru_cache(maxsize=64)
+def edges_of(left: str, right: str) -> tuple[str, str, tuple]:
+    """The question's text just before its question word and just after it, punctuation
+    dropped; and its character uni-, bi- and trigrams (one question's sentences share them)."""
+    asked = (PUNCT_TAIL.sub("", left), PUNCT_HEAD.sub("", right))
+    grams = tuple(frozenset(p[k:k + size] for p in asked for k in range(len(p) - size + 1) if not PUNCT.match(p[k:k + size]))
+                  for size in (1, 2, 3))
+    return asked[0][-MATCH:], asked[1][:MATCH], grams
+
+
+PUNCT_TAIL = re.compile(r"[\W_]+$")
+PUNCT_HEAD = re.compile(r"^[\W_]+")
+
+
+def matched_chars(text: str, at: int, part: str, before: bool) -> int:
+    """How many characters of ``part`` (its end when ``before``, else its start) stand at ``at``."""
+    for size in range(len(part), 0, -1):
+        if (text[max(at - size, 0):at] == part[-size:]) if before else (text[at:at + size] == part[:size]):
+            return size
+    return 0
+
+
+def alignment_features(f: dict, words, text: str, q: Question, i: np.ndarray, j: np.ndarray) -> None:
+    """The question laid over the sentence: "X是谁" against "…X是<span>…" — the characters
+    before the candidate matching those before the question word, those after it those after;
+    and how much of the question the sentence repeats (character bigrams, in its words' order)."""
+    left, right, grams = edges_of(q.left, q.right)
+    # only a word whose neighbouring character is the part's last (first) one can match any of it
+    starts = np.array([bool(left) and text[w[0] - 1:w[0]] == left[-1] and matched_chars(text, w[0], left, True)
+                       for w in words], dtype=np.float32) / MATCH
+    ends = np.array([bool(right) and text[w[1]:w[1] + 1] == right[0] and matched_chars(text, w[1], right, False)
+                     for w in words], dtype=np.float32) / MATCH
+    f["left_match"][:] = starts[i]
+    f["right_match"][:] = ends[j - 1]
+    f["both_match"][:] = starts[i] * ends[j - 1]
+    sentence = text[words[0][0]:words[-1][1]]
+    for name, some in zip(("char_share", "bigram_share", "trigram_share"), grams):
+        f[name][:] = sum(g in sentence for g in some) / len(some) if some else 0.0
+    f["wh_left_in"][:] = bool(left[-2:]) and left[-2:] in sentence
+    f["wh_right_in"][:] = bool(right[:2]) and right[:2] in sentence
+    f["log_sentence"][:] = np.log1p(len(sentence)) / 5

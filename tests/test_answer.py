@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 from bot.answer_metric import exact_match, segments, span_f1
@@ -29,7 +30,7 @@ def test_a_number_question_gets_the_amount_with_its_unit(seed_searcher):
     assert span.text == "13.6亿元"  # the whole amount: no candidate parts 13.6 from 亿元 or ends at the D of D轮
 
 
-@pytest.mark.xfail(strict=True, reason="the span scorer picks 智慧 here: a known gap, docs/answers.md")
+@pytest.mark.xfail(strict=True, reason="jieba tags 智慧 nr and the Latin name is not in the linear model's best 30: docs/answers.md")
 def test_a_who_question_gets_a_name(seed_searcher):
     result, span = answer_of(seed_searcher, "谁担任这个实验室的首席科学家？")
     check_contract(result, span)
@@ -109,3 +110,22 @@ def test_f1_from_the_longest_common_substring_best_over_answers():
     assert span_f1("甲丙", ["甲乙丙"]) == pytest.approx(2 * 0.5 * (1 / 3) / (0.5 + 1 / 3))
     assert span_f1("无关", ["甲乙", "无关的"]) == pytest.approx(0.8)
     assert span_f1("甲", []) == 0.0 and span_f1("", ["甲"]) == 0.0
+
+
+# --- the re-ranking trees, walked in numpy -------------------------------------------------
+
+def test_trees_from_lightgbms_dump_are_walked_to_the_sum_of_their_leaves():
+    from retrieval.answer_trees import flatten, of, predict
+
+    leaf = lambda v: {"leaf_value": v}  # noqa: E731
+    dumped = {"tree_info": [
+        {"tree_structure": {"split_feature": 0, "threshold": 0.5,
+                            "left_child": leaf(1.0),
+                            "right_child": {"split_feature": 1, "threshold": 2.0,
+                                            "left_child": leaf(2.0), "right_child": leaf(3.0)}}},
+        {"tree_structure": leaf(-0.5)},  # a tree of one leaf
+    ]}
+    trees = of(flatten(dumped))
+    assert trees.depth == 2
+    x = np.array([[0.0, 9.0], [0.5, 0.0], [1.0, 2.0], [1.0, 2.5]], dtype=np.float32)
+    assert predict(trees, x).tolist() == [0.5, 0.5, 1.5, 2.5]  # a value equal to the threshold goes left
