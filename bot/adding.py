@@ -23,11 +23,11 @@ from urllib.parse import urlsplit
 from retrieval import formats
 from retrieval.articles import SUFFIXES, Article, LoadProblem, corpus_files, load_file
 from retrieval.passages import passage_bounds
+from retrieval.safetext import printable
 from retrieval.search import Searcher
 from retrieval.store import RetrievalSettings
 
 from .fetching import FetchError, fetch
-from .terminal.format import printable
 
 URL = re.compile(r"[a-z][a-z0-9+.-]*://", re.I)  # http(s) is fetched; another scheme is said to be refused
 SHOWN = 5  # articles of one file listed by title; more are counted

@@ -177,14 +177,13 @@ def cmd_ask(args, settings: Settings) -> int:
     if args.json:
         print(json_line(answer.record()))
     else:
-        print(printable(plain_text(answer, msgs=Messages(choose(ui_language(settings.extra.get("ui")), question)))))
+        # plain_text's every line is already printable (terminal/format.block)
+        print(plain_text(answer, msgs=Messages(choose(ui_language(settings.extra.get("ui")), question))))
     return 1 if answer.problem else 0
 
 
 def cmd_batch(args, settings: Settings) -> int:
-    from .batch import run_batch
-
-    from .batch import blank_lines, read_items
+    from .batch import blank_lines, read_items, run_batch
 
     data = read_questions(args.questions)
     if args.output:

@@ -16,13 +16,14 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 
+from retrieval.analysis import HAN_CLASS
+
 from .config import ConfigError, described, read
 
 SIMPLIFIED, TRADITIONAL, ENGLISH = "zh_Hans", "zh_Hant", "en"
 LANGUAGES = (SIMPLIFIED, TRADITIONAL, ENGLISH)
 SETTINGS = ("auto",) + LANGUAGES  # the values ui.language takes
-HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
-LATIN = re.compile(r"[A-Za-z]")
+HAN = re.compile(f"[{HAN_CLASS}]")
 
 
 @lru_cache(maxsize=None)

@@ -52,6 +52,14 @@ def han_table() -> np.ndarray:
     return table
 
 
+def is_han(ch: str) -> bool:
+    """One character in ``HAN_RANGES`` (``han`` does the same over an array of code points)."""
+    return any(low <= ord(ch) <= high for low, high in HAN_RANGES)
+
+
+HAN_CLASS = "".join(f"\\u{low:04x}-\\u{high:04x}" for low, high in HAN_RANGES)  # for a regex [...]
+
+
 def han(cp: np.ndarray) -> np.ndarray:
     return (cp < 0x10000) & han_table()[cp & 0xFFFF]
 

@@ -166,11 +166,13 @@ def load_file(path: Path, name: str | None = None,
     elif suffix == ".tsv" or (suffix == ".txt" and looks_like_tsv(text)):
         yield from tsv_articles(path, name, text)
     else:
-        lines = text.splitlines(keepends=True)
-        for number in (n for n, line in enumerate(lines, 1) if "\x00" in line):
-            yield LoadProblem(str(path), number, NUL_LINE)
-        text = "".join(line for line in lines if "\x00" not in line) if "\x00" in text else text
-        yield too_long(path, 0, text) or plain_article(path, name, text)
+        if "\x00" in text:  # the lines with a NUL are skipped, each said; the rest is the article
+            lines = text.splitlines(keepends=True)
+            for number in (n for n, line in enumerate(lines, 1) if "\x00" in line):
+                yield LoadProblem(str(path), number, NUL_LINE)
+            text = "".join(line for line in lines if "\x00" not in line)
+        if text.strip():  # nothing left but the damaged lines: they were said above
+            yield too_long(path, 0, text) or plain_article(path, name, text)
 
 
 def decode(path: Path, data: bytes) -> str | LoadProblem:

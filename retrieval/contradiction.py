@@ -34,9 +34,9 @@ def contradiction(question: str, passage: str, articles: list[str]) -> str | Non
     return None
 
 
-def outside(asked: set[str], said: set[str], value=int) -> bool:
-    """Are values asked for, none of them said, and each outside the span of those said?"""
+def outside(asked: set[str], said: set[str]) -> bool:
+    """Are numbers asked for, none of them said, and each outside the span of those said?"""
     if not asked or not said or asked & said:
         return False
-    low, high = min(map(value, said)), max(map(value, said))
-    return all(not low <= value(a) <= high for a in asked)
+    low, high = min(map(int, said)), max(map(int, said))
+    return all(not low <= int(a) <= high for a in asked)

@@ -11,7 +11,7 @@ from bisect import bisect_right
 from dataclasses import dataclass
 from typing import NamedTuple, Sequence
 
-from .analysis import BIGRAM, UNIGRAM, Analyzer
+from .analysis import BIGRAM, UNIGRAM, Analyzer, is_han
 from .contradiction import contradiction, years
 from .answer import AnswerSpan, find_answer
 from .articles import Article
@@ -129,7 +129,7 @@ class Searcher:
         cleaned = strip_markup(question)
         own, merged = self.query(cleaned, [strip_markup(c[: self.settings.max_question]) for c in context])
         if not own:
-            unknown = any(ch.isalpha() and not ch.isascii() and not "\u3400" <= ch <= "\u9fff" for ch in cleaned)
+            unknown = any(ch.isalpha() and not ch.isascii() and not is_han(ch) for ch in cleaned)
             raise QuestionError(
                 f"nothing to search for in {question.strip()[:40]!r}: " + (
                     "its words are unknown to the articles (they are read as Chinese and English)" if unknown else

@@ -67,10 +67,12 @@ def corpus_key(paths: Sequence[str | os.PathLike], settings: RetrievalSettings, 
     is remembered with its size and modification time, so an unchanged corpus is not re-read."""
     known = Fingerprints(Path(index_dir) / "fingerprints.json")
     digest = hashlib.sha256(json.dumps(settings.index_key(), sort_keys=True).encode())
-    cwd = os.getcwd()
+    folders: dict[str, str] = {}  # folder as listed → absolute and normalised: once a folder, not a file
     for path, name, found in corpus_entries(paths, []):
-        # the file's identity is in its stamp (inode, device): its spelling need not be normalised
-        where = path if path.startswith(os.sep) else os.path.join(cwd, path)
+        head, _, tail = path.rpartition(os.sep)
+        if head not in folders:  # docs, ./docs and docs/ are one folder, one key
+            folders[head] = os.path.abspath(head or (os.sep if path.startswith(os.sep) else os.curdir))
+        where = os.path.join(folders[head], tail)
         digest.update(f"{where}\0{name}\0{readable_digest(known, where, found)}\0".encode("utf-8", "surrogateescape"))
     known.save()
     return digest.hexdigest()

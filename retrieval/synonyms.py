@@ -11,11 +11,11 @@ from functools import cached_property
 from pathlib import Path
 from typing import Callable, Iterable
 
+from .analysis import DATA
 from .grams import BIGRAM, UNIGRAM
 
 
-DATA = Path(__file__).parent / "data"
-FILES = ("synonyms.txt",)
+FILE = DATA / "synonyms.txt"
 
 
 def read_groups(paths: Iterable[Path]) -> list[list[str]]:
@@ -41,7 +41,7 @@ class Synonyms:
 
     def __init__(self, terms_of: Callable[[str], list[str]], paths: Iterable[Path] | None = None):
         self.terms_of = terms_of
-        self.paths = [DATA / name for name in FILES] if paths is None else list(paths)
+        self.paths = [FILE] if paths is None else list(paths)
 
     @cached_property
     def table(self) -> dict[str, frozenset[str]]:

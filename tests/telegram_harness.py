@@ -1,6 +1,7 @@
 """Run the real ``qabot telegram`` in a subprocess against ``FakeBotAPI``, and talk to it."""
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -100,6 +101,17 @@ class RunningBot:
                 self.proc.wait()
                 raise AssertionError(f"bot did not stop within {timeout} s:\n{self.output()}")
         return self.returncode
+
+
+@contextlib.contextmanager
+def serving(api: FakeBotAPI, folder: Path, config: str, **kwargs):
+    """A ``RunningBot`` that is ready to take updates, stopped when the block ends."""
+    running = RunningBot(api, folder, config, **kwargs)
+    try:
+        running.wait_ready()
+        yield running
+    finally:
+        running.stop()
 
 
 class Chat:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 
 import pytest
 
@@ -194,6 +195,14 @@ def test_one_nul_byte_skips_only_its_line(tmp_path, name, text):
     assert "大熊猫" in body and "埃塞俄比亚" in body and "\x00" not in body
     (problem,) = corpus.problems
     assert problem.line == text[:text.index("\x00")].count("\n") + 1 and "NUL byte" in problem.message
+
+
+def test_a_text_file_of_only_damaged_lines_is_said_not_a_crash(tmp_path):
+    (tmp_path / "damaged.txt").write_bytes(b"abc\x00\n\n\n\n")
+    (tmp_path / "good.md").write_text("# 熊猫\n大熊猫是中国特有的动物。\n", encoding="utf-8")
+    corpus = load_corpus([tmp_path])
+    assert [a.title for a in corpus.articles] == ["熊猫"]
+    assert [(Path(p.path).name, p.line) for p in corpus.problems] == [("damaged.txt", 1)]
 
 
 def test_utf16_file_is_refused(tmp_path):

@@ -12,6 +12,7 @@ import pytest
 
 
 from tests.fake_bot_api import LANGUAGES  # noqa: E402
+from tests.telegram_harness import serving  # noqa: E402
 from tests.telegram_harness import LAB, Chat, RunningBot  # noqa: E402
 from tests.telegram_rules import parse_html  # noqa: E402
 
@@ -90,12 +91,8 @@ CONFIG = "telegram:\n  allowed_users: [201, 202, 203, 204]\n  feedback_log: {fee
 def bot(api, tmp_path_factory):
     LANGUAGES.update(USERS)
     folder = tmp_path_factory.mktemp("i18n")
-    running = RunningBot(api, folder, CONFIG.format(feedback=folder / "feedback.jsonl"))
-    try:
-        running.wait_ready()
+    with serving(api, folder, CONFIG.format(feedback=folder / "feedback.jsonl")) as running:
         yield running
-    finally:
-        running.stop()
 
 
 def said(chat: Chat, text: str) -> str:

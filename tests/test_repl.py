@@ -475,11 +475,12 @@ def library_answer(env: dict, question: str):
 @pytest.mark.parametrize("question", [Q1, "影谱科技这轮融资拿了多少钱？", "影谱科技的创始人是谁？"])
 def test_the_answer_leads_and_has_its_own_colour_in_the_quote(env, question):
     span = library_answer(env, question)
+    assert span is not None  # each of these is covered: an answer (confident or not) is offered
     repl = Repl(env)
     shown = repl.say(question, "[5]")
     answer = shown[shown.index("\n", shown.rindex(question)) + 1:]  # after the (redrawn) prompt line
     lines = [line for line in visible_lines(answer) if line.strip()]
-    if span is not None and span.confident:
+    if span.confident:
         assert lines[0] == f"→ {span.text}"  # first, before the quote
         assert f"\x1b[1;32m→ {span.text}\x1b[0m" in answer
         quote = answer[answer.index("[1]"):]
@@ -487,15 +488,15 @@ def test_the_answer_leads_and_has_its_own_colour_in_the_quote(env, question):
         assert lines[1].startswith(f"[{span.rank}] ")  # the passage that holds it is the one quoted
     else:
         assert "→" not in answer and lines[0].startswith("[")
-        if span is not None:
-            assert "\x1b[4m" in answer  # only the answer sentence is marked: underlined
+        assert "\x1b[4m" in answer  # only the answer sentence is marked: underlined
     assert repl.quit() == 0
     run = subprocess.run(COMMAND + ["repl", "--plain"], input=question + "\n", env=env, cwd=ROOT,
                          capture_output=True, text=True, encoding="utf-8", timeout=60)
     plain = run.stdout.splitlines()
-    if span is not None and span.confident:
+    if span.confident:
         assert plain[1] == f"→ {span.text}" and plain[3].count(f"【{span.text}】") == 1
-    elif span is not None:
+    else:
+        assert "→" not in run.stdout and "【" not in run.stdout
         assert plain[1].startswith(f"[{span.rank}] ") and "〔" in plain[2] and "〕" in plain[2]
 
 

@@ -290,3 +290,14 @@ def test_qabot_index_checks_every_byte(capsys, tiny_corpus, cache, sampled_small
     capsys.readouterr()
     assert main(["--corpus", str(tiny_corpus), "index"]) == 0
     assert "index built" in capsys.readouterr().out
+
+
+def test_the_cache_key_does_not_depend_on_how_the_corpus_path_is_spelled(tmp_path, monkeypatch):
+    from retrieval.store import RetrievalSettings, corpus_key
+
+    (tmp_path / "docs").mkdir()
+    write_jsonl(tmp_path / "docs" / "a.jsonl", TINY_ARTICLES)
+    monkeypatch.chdir(tmp_path)
+    keys = {corpus_key([spelling], RetrievalSettings(), tmp_path / "idx")
+            for spelling in ("docs", "./docs/", str(tmp_path / "docs"), "docs/../docs")}
+    assert len(keys) == 1

@@ -17,6 +17,7 @@ from hypothesis import example, given, settings, strategies as st
 
 from tests.fake_bot_api import LANGUAGES, FakeBotAPI, callback, inline, message  # noqa: E402
 from tests.telegram_rules import BadRequest, parse_html, units  # noqa: E402
+from tests.telegram_harness import serving  # noqa: E402
 from tests.telegram_harness import buttons, visible  # noqa: E402
 from tests.telegram_harness import DIRECTOR, LAB, TITLE, Chat, RunningBot, free_port, post_update, write_corpus  # noqa: E402
 from tests.telegram_harness import quoted as without_answer  # noqa: E402
@@ -45,14 +46,10 @@ telegram:
 @pytest.fixture(scope="module")
 def bot(api, tmp_path_factory):
     folder = tmp_path_factory.mktemp("telegram")
-    running = RunningBot(api, folder, CONFIG.format(group=GROUP, feedback=folder / "feedback.jsonl"))
-    running.feedback = folder / "feedback.jsonl"
-    running.state = folder / "telegram-state.json"  # by default beside the feedback log
-    try:
-        running.wait_ready()
+    with serving(api, folder, CONFIG.format(group=GROUP, feedback=folder / "feedback.jsonl")) as running:
+        running.feedback = folder / "feedback.jsonl"
+        running.state = folder / "telegram-state.json"  # by default beside the feedback log
         yield running
-    finally:
-        running.stop()
     stopped_cleanly(api, running)
 
 

@@ -13,6 +13,7 @@ import pytest
 
 
 from tests.fake_bot_api import DOCUMENT, PHOTO, STICKER, VOICE, LANGUAGES, FakeBotAPI, callback, message  # noqa: E402
+from tests.telegram_harness import serving  # noqa: E402
 from tests.telegram_harness import buttons, visible  # noqa: E402
 from tests.telegram_harness import Chat, RunningBot, quoted  # noqa: E402
 from tests.telegram_rules import parse_html  # noqa: E402
@@ -36,12 +37,8 @@ telegram:
 @pytest.fixture(scope="module")
 def bot(api, tmp_path_factory):
     folder = tmp_path_factory.mktemp("telegram-edges")
-    running = RunningBot(api, folder, CONFIG.format(state=folder / "state.json"))
-    try:
-        running.wait_ready()
+    with serving(api, folder, CONFIG.format(state=folder / "state.json")) as running:
         yield running
-    finally:
-        running.stop()
 
 
 
@@ -125,12 +122,10 @@ def test_the_article_button_after_a_reload_removed_the_article(api, bot):
 def test_shutdown_during_an_outage_logs_one_line_per_question_and_loses_none(tmp_path):
     """A bot and a fake API of its own: this test stops its bot, the others of the module share theirs."""
     api = FakeBotAPI().start()
-    bot = RunningBot(api, tmp_path / "bot", CONFIG.format(state=tmp_path / "bot" / "state.json"))
     try:
-        bot.wait_ready()
-        stop_during_an_outage(api, bot)
+        with serving(api, tmp_path / "bot", CONFIG.format(state=tmp_path / "bot" / "state.json")) as bot:
+            stop_during_an_outage(api, bot)
     finally:
-        bot.stop()
         api.stop()
 
 

@@ -16,6 +16,7 @@ import pytest
 
 
 from tests.fake_bot_api import FakeBotAPI, message  # noqa: E402
+from tests.telegram_harness import serving  # noqa: E402
 from tests.telegram_harness import Chat, RunningBot, quoted  # noqa: E402
 from tests.telegram_rules import parse_html  # noqa: E402
 
@@ -34,13 +35,9 @@ telegram:
 @pytest.fixture(scope="module")
 def bot(api, tmp_path_factory):
     folder = tmp_path_factory.mktemp("telegram-load")
-    running = RunningBot(api, folder, CONFIG.format(state=folder / "state.json"))
-    running.state = folder / "state.json"
-    try:
-        running.wait_ready()
+    with serving(api, folder, CONFIG.format(state=folder / "state.json")) as running:
+        running.state = folder / "state.json"
         yield running
-    finally:
-        running.stop()
     # after the module's tests, in whatever order: no token in any message, the state file or the log
     assert all(api.token not in c.params.get("text", "") for c in api.calls)
     assert api.token not in running.state.read_text(encoding="utf-8")
