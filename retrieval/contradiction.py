@@ -27,9 +27,14 @@ def years(text: str) -> set[str]:
 def contradiction(question: str, passage: str, articles: list[str]) -> str | None:
     """What the articles say instead of a year the question names (``passage``: the best
     one; ``articles``: those of the best few, the best one's first); None when nothing is contradicted."""
-    asked, said = years(question), set().union(*map(years, articles))
+    return contradicted(years(question), years(passage), [years(a) for a in articles])
+
+
+def contradicted(asked: set[str], in_passage: set[str], in_articles: list[set[str]]) -> str | None:
+    """``contradiction`` over the years already found: a searcher keeps each article's."""
+    said = set().union(*in_articles)
     if outside(asked, said):
-        best = years(passage) or years(articles[0]) or said
+        best = in_passage or in_articles[0] or said
         return COVERS.format(said=", ".join(sorted(best)), asked=", ".join(sorted(asked)))
     return None
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import NamedTuple, Sequence
 
 from .analysis import BIGRAM, UNIGRAM, Analyzer, is_han
-from .contradiction import contradiction, years
+from .contradiction import contradicted, years
 from .answer import AnswerSpan, find_answer
 from .articles import Article
 from .errors import QuestionError
@@ -95,6 +95,7 @@ class Searcher:
         self.kind_weight = {BIGRAM: settings.bigram_weight, UNIGRAM: settings.unigram_weight}
         self.title_terms: dict[str, frozenset[str]] = {}
         self.synonyms = Synonyms(analyzer.terms)
+        self.years_of_articles: dict[str, set[str]] = {}  # article id → years it names (article_years)
 
     def weights(self, text: str, scale: float = 1.0) -> dict[str, float]:
         out: dict[str, float] = {}
@@ -127,7 +128,8 @@ class Searcher:
         truncated = len(question) > self.settings.max_question
         question = question[: self.settings.max_question]
         cleaned = strip_markup(question)
-        own, merged = self.query(cleaned, [strip_markup(c[: self.settings.max_question]) for c in context])
+        turns = [strip_markup(c[: self.settings.max_question]) for c in context]  # cleaned once, used twice
+        own, merged = self.query(cleaned, turns)
         if not own:
             unknown = any(ch.isalpha() and not ch.isascii() and not is_han(ch) for ch in cleaned)
             raise QuestionError(
@@ -143,17 +145,29 @@ class Searcher:
         answered = bool(words) and coverage >= self.settings.min_coverage
         notice = self.contradicted(asked, hits) if answered else None
         answered = answered and not notice
-        context_text = [self.analyzer.normalise(strip_markup(c[: self.settings.max_question])) for c in context[-2:]]
+        context_text = [self.analyzer.normalise(t) for t in turns[-2:]]
         answer = find_answer(self.analyzer, self.index.idf, asked, context_text, merged, own, hits, coverage, answered)
         return SearchResult(question, hits, answered, coverage, truncated, notice, answer)
 
     def contradicted(self, question: str, hits: list[Hit]) -> str | None:
         """What the articles of the best (up to five) hits say instead of a year the (normalised) question names."""
-        if not years(question):
+        asked = years(question)
+        if not asked:
             return None  # most questions: no article is read
         ids = dict.fromkeys(h.passage.article_id for h in hits[:5])  # the best hit's article first
-        texts = [self.analyzer.normalise(f"{self.articles[i].title}\n{self.articles[i].text}") for i in ids]
-        return contradiction(question, self.analyzer.normalise(hits[0].passage.text), texts)
+        return contradicted(asked, years(self.analyzer.normalise(hits[0].passage.text)),
+                            [self.article_years(i) for i in ids])
+
+    def article_years(self, article_id: str) -> set[str]:
+        """The years an article (title and text, normalised) names, found once an article: a
+        whole article is normalised and scanned, and in a sharded index fetched from its shard."""
+        known = self.years_of_articles
+        if article_id not in known:
+            if len(known) > 10_000:
+                known.clear()
+            article = self.articles[article_id]
+            known[article_id] = years(self.analyzer.normalise(f"{article.title}\n{article.text}"))
+        return known[article_id]
 
     def best(self, weights: dict[str, float], k: int, question: str = "") -> list[tuple[int, float]]:
         """The ``k`` best passages, no two overlapping: BM25's top candidates re-ranked, then
