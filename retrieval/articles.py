@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from . import formats
-from .records import MAX_ARTICLE, NUL_LINE, Article, LoadProblem, too_long  # noqa: F401 (the loaders' API)
+from .records import NUL_LINE, Article, LoadProblem, too_long  # noqa: F401 (Article, LoadProblem: the loaders' API)
 from .errors import CorpusError
 from .safetext import SURROGATE, without_surrogates
 

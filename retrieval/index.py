@@ -11,7 +11,6 @@ import json
 import os
 import threading
 from pathlib import Path
-from typing import Iterable, Sequence
 
 import numpy as np
 

@@ -49,7 +49,7 @@ def terms(text: str) -> list[tuple[str, int, int]]:
     亿 is left out of the number (三十亿 → 30), as it is when the number is written 30亿."""
     out = []
     for match in RUN.finditer(text):
-        run, start, end = match.group(), match.start(), match.end()
+        run, start = match.group(), match.start()
         if run in NOT_A_NUMBER or (start and text[start - 1] in "哪那这"):
             continue  # 哪一年 asks, 那一天 points back: neither names a number
         if len(run) == 1 and not lone_number(text, start, run):

@@ -21,7 +21,6 @@ from .analysis import Analyzer
 from .errors import IndexStoreError
 from .index import ARRAYS, BM25Index
 from .passages import Passage
-from .pruning import Term
 from .scoring import BM25Settings, idf, length_norm, tf_part
 from .search import SearchResult, Searcher, SearchSettings, goes_on
 from .shards import Layout

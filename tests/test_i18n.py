@@ -13,7 +13,7 @@ import pytest
 
 from tests.fake_bot_api import LANGUAGES  # noqa: E402
 from tests.telegram_harness import serving  # noqa: E402
-from tests.telegram_harness import LAB, Chat, RunningBot  # noqa: E402
+from tests.telegram_harness import LAB, Chat  # noqa: E402
 from tests.telegram_rules import parse_html  # noqa: E402
 
 import bot.messages as m  # noqa: E402

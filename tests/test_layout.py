@@ -1,7 +1,6 @@
 """bot/layout.py: one decision of what an answer shows, rendered plain, in colour and as Telegram HTML."""
 from __future__ import annotations
 
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest

@@ -7,9 +7,6 @@ from __future__ import annotations
 
 import json
 import signal
-import sys
-import time
-from pathlib import Path
 
 import pytest
 from hypothesis import example, given, settings, strategies as st

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import signal
 import time
-from pathlib import Path
 
 import pytest
 
@@ -16,7 +15,6 @@ from tests.fake_bot_api import DOCUMENT, PHOTO, STICKER, VOICE, LANGUAGES, FakeB
 from tests.telegram_harness import serving  # noqa: E402
 from tests.telegram_harness import buttons, visible  # noqa: E402
 from tests.telegram_harness import Chat, RunningBot, quoted  # noqa: E402
-from tests.telegram_rules import parse_html  # noqa: E402
 
 from bot import messages as m  # noqa: E402
 from bot.i18n import Messages  # noqa: E402
@@ -88,7 +86,6 @@ def test_a_reply_in_a_group_follows_up_that_answer(api, bot):
 
 
 def test_a_blocked_bot_sends_no_apology_and_logs_one_line(api, bot):
-    chat = Chat(api, 905, 905)
     api.fail_next("sendMessage", "Forbidden: bot was blocked by the user", status=403, chat_id=905)
     uid = api.push(message(api, 905, 905, "长城是什么？"))
     api.until(lambda: f"update {uid} not answered" in bot.output(), what="the log line")
